@@ -1,0 +1,223 @@
+//! One JSON value per line: the `JsonNL` protocol of Workerman's manual, built the way the
+//! manual builds it, from "packet length", "decode" and "encode"
+//! ([`wm_protocol::packet`]), and typed with serde.
+//!
+//! * **Decode**: a line ends at the first `\n`. It is trimmed of what PHP's `trim()`
+//!   strips (space, tab, CR, LF, NUL, vertical tab) and parsed into `T`
+//!   (`serde_json::Value` unless you pick a type). Blank lines are skipped, so a peer may
+//!   send bare newlines as keep-alives. (Workerman hands `null` to the application for
+//!   those.)
+//! * **Bad lines do not end the stream.** Each message is a `Result<T, JsonNlError>`: a line
+//!   that is not valid JSON for `T` is [`JsonNlError::Malformed`] (with the line), a line
+//!   over the limit is [`JsonNlError::LineTooLong`] (reported as soon as the limit is
+//!   passed, and its bytes skipped up to its `\n` without being buffered), and the next
+//!   line is decoded as usual. Only transport errors and end of input inside a line
+//!   ([`Error::UnexpectedEof`]) are fatal.
+//! * **Limit**: a line, `\n` included, may be at most `max_line_length` bytes, by default
+//!   Workerman's package size (10 MiB). Workerman's example has no limit at all.
+//! * **Encode**: any `Serialize` value as compact JSON and one `\n`. Compact JSON never
+//!   holds a raw newline, so every message is exactly one line. Non-ASCII and `/` are not
+//!   escaped, unlike PHP's `json_encode`: different bytes, the same JSON.
+//!
+//! [`JsonNlCodec`] is the same as a tokio-util codec.
+//!
+//! # Example
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use serde::{Deserialize, Serialize};
+//! use tokio_util::codec::Framed;
+//! use wm_jsonnl::JsonNlCodec;
+//!
+//! #[derive(Debug, PartialEq, Serialize, Deserialize)]
+//! struct Say {
+//!     r#type: String,
+//!     content: String,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wm_jsonnl::Error> {
+//! let (client, server) = tokio::io::duplex(256);
+//! let mut client = Framed::new(client, JsonNlCodec::<Say>::new());
+//! let mut server = Framed::new(server, JsonNlCodec::<Say>::new());
+//!
+//! let say = Say { r#type: "say".into(), content: "hello".into() };
+//! client.send(&say).await?;
+//! match server.next().await.unwrap()? {
+//!     Ok(got) => assert_eq!(got, say),
+//!     Err(bad_line) => eprintln!("skipped: {bad_line}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use memchr::memchr;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wm_protocol::packet::{EncodePacket, Input, PacketFormat, PacketProtocol};
+use wm_protocol::{Limits, DEFAULT_MAX_PACKAGE_SIZE};
+
+pub use serde_json::Value;
+pub use wm_protocol::Error;
+
+/// The default largest line, `\n` included: Workerman's package size, 10 MiB.
+pub const DEFAULT_MAX_LINE_LENGTH: usize = DEFAULT_MAX_PACKAGE_SIZE;
+
+/// The JSON-lines protocol for one connection, messages of type `T`.
+pub type JsonNlProtocol<T = Value> = PacketProtocol<JsonNl<T>>;
+
+/// [`JsonNlProtocol`] as a tokio-util `Decoder` + `Encoder`.
+#[cfg(feature = "tokio-util")]
+pub type JsonNlCodec<T = Value> = wm_protocol::Codec<JsonNlProtocol<T>>;
+
+/// A line that did not become a message. The stream goes on after it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JsonNlError {
+    /// The line is not valid JSON, or not the JSON `T` expects.
+    Malformed {
+        /// What serde_json said, with the column.
+        error: serde_json::Error,
+        /// The line as received, `\n` and surrounding whitespace stripped.
+        line: Bytes,
+    },
+    /// The line was longer than the limit. Its bytes were dropped, not buffered.
+    LineTooLong {
+        /// The largest accepted line, `\n` included.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for JsonNlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed { error, line } => {
+                write!(
+                    f,
+                    "malformed JSON line ({error}): {:?}",
+                    String::from_utf8_lossy(line)
+                )
+            }
+            Self::LineTooLong { limit } => {
+                write!(
+                    f,
+                    "JSON line longer than the limit of {limit} bytes; skipped"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for JsonNlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed { error, .. } => Some(error),
+            Self::LineTooLong { .. } => None,
+        }
+    }
+}
+
+/// The JSON-lines packet format: how long a line is, how to decode and encode one.
+pub struct JsonNl<T = Value> {
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T> JsonNl<T> {
+    /// The format, to wrap in a [`PacketProtocol`] yourself.
+    pub fn new() -> Self {
+        Self {
+            _message: PhantomData,
+        }
+    }
+
+    /// The protocol with the default line limit ([`DEFAULT_MAX_LINE_LENGTH`]).
+    pub fn protocol() -> JsonNlProtocol<T> {
+        Self::with_max_line_length(DEFAULT_MAX_LINE_LENGTH)
+    }
+
+    /// The protocol accepting lines of at most `max_line_length` bytes, `\n` included.
+    pub fn with_max_line_length(max_line_length: usize) -> JsonNlProtocol<T> {
+        PacketProtocol::with_max_package_size(Self::new(), max_line_length)
+    }
+
+    /// The protocol with the package size of `limits` as its line limit.
+    pub fn with_limits(limits: &Limits) -> JsonNlProtocol<T> {
+        PacketProtocol::with_limits(Self::new(), limits)
+    }
+}
+
+impl<T> Default for JsonNl<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Clone for JsonNl<T> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl<T> fmt::Debug for JsonNl<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JsonNl")
+    }
+}
+
+/// What PHP's `trim()` strips.
+fn is_php_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\0' | b'\x0b')
+}
+
+impl<T: DeserializeOwned> PacketFormat for JsonNl<T> {
+    type Message = Result<T, JsonNlError>;
+
+    #[inline]
+    fn input(&mut self, buf: &[u8], examined: usize) -> Result<Input, Error> {
+        Ok(match memchr(b'\n', &buf[examined..]) {
+            Some(offset) => Input::Packet(examined + offset + 1),
+            None => Input::NeedMore,
+        })
+    }
+
+    #[inline]
+    fn decode(&mut self, line: Bytes) -> Result<Option<Self::Message>, Error> {
+        let Some(start) = line.iter().position(|&b| !is_php_whitespace(b)) else {
+            return Ok(None);
+        };
+        let end = line
+            .iter()
+            .rposition(|&b| !is_php_whitespace(b))
+            .map_or(0, |i| i + 1);
+        let json = &line[start..end];
+        Ok(Some(serde_json::from_slice(json).map_err(|error| {
+            JsonNlError::Malformed {
+                error,
+                line: line.slice(start..end),
+            }
+        })))
+    }
+
+    fn oversize(&mut self, _length: Option<usize>, limit: usize) -> Result<Self::Message, Error> {
+        Ok(Err(JsonNlError::LineTooLong { limit }))
+    }
+}
+
+impl<T: DeserializeOwned, S: Serialize> EncodePacket<S> for JsonNl<T> {
+    fn encode(&mut self, item: S, dst: &mut BytesMut) -> Result<(), Error> {
+        let start = dst.len();
+        let mut writer = dst.writer();
+        if let Err(error) = serde_json::to_writer(&mut writer, &item) {
+            // A value serde cannot write as JSON (a map with non-string keys, a failing
+            // Serialize impl): leave nothing half-written.
+            writer.into_inner().truncate(start);
+            return Err(Error::Unencodable(error.into()));
+        }
+        writer.into_inner().put_u8(b'\n');
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! Drives a [`Protocol`] the way a connection would, with the input cut into chunks at
+//! chosen places, so tests and fuzz targets can check that the cut never matters.
+//!
+//! Results are compared through their `Debug` form, which lets messages and errors that
+//! have no `PartialEq` (I/O errors, `serde_json` errors) be compared too.
+
+use std::fmt::Debug;
+
+use bytes::BytesMut;
+
+use crate::Protocol;
+
+/// What a connection saw: the messages in order, then the error that ended it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    /// `Debug` of each message.
+    pub messages: Vec<String>,
+    /// `Debug` of the error that stopped decoding, if one did.
+    pub error: Option<String>,
+}
+
+/// Feeds `chunks` one after the other, decoding after each as a read loop does, then
+/// signals end of input.
+pub fn decode_chunks<'a, P>(
+    protocol: &mut P,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Transcript
+where
+    P: Protocol,
+    P::Message: Debug,
+    P::Error: Debug,
+{
+    let mut buf = BytesMut::new();
+    let mut messages = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match protocol.decode(&mut buf) {
+                Ok(Some(message)) => messages.push(format!("{message:?}")),
+                Ok(None) => break,
+                Err(error) => {
+                    return Transcript {
+                        messages,
+                        error: Some(format!("{error:?}")),
+                    }
+                }
+            }
+        }
+    }
+    loop {
+        match protocol.decode_eof(&mut buf) {
+            Ok(Some(message)) => messages.push(format!("{message:?}")),
+            Ok(None) => {
+                return Transcript {
+                    messages,
+                    error: None,
+                }
+            }
+            Err(error) => {
+                return Transcript {
+                    messages,
+                    error: Some(format!("{error:?}")),
+                }
+            }
+        }
+    }
+}
+
+/// `data` cut at the given offsets (sorted and clamped here; duplicates give empty reads).
+pub fn decode_split_at<P>(protocol: &mut P, data: &[u8], cuts: &[usize]) -> Transcript
+where
+    P: Protocol,
+    P::Message: Debug,
+    P::Error: Debug,
+{
+    let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(data.len())).collect();
+    cuts.sort_unstable();
+    let mut chunks = Vec::with_capacity(cuts.len() + 1);
+    let mut start = 0;
+    for cut in cuts {
+        chunks.push(&data[start..cut]);
+        start = cut;
+    }
+    chunks.push(&data[start..]);
+    decode_chunks(protocol, chunks)
+}
+
+/// `data` in one read.
+pub fn decode_whole<P>(protocol: &mut P, data: &[u8]) -> Transcript
+where
+    P: Protocol,
+    P::Message: Debug,
+    P::Error: Debug,
+{
+    decode_chunks(protocol, [data])
+}
+
+/// `data` one byte per read.
+pub fn decode_drip<P>(protocol: &mut P, data: &[u8]) -> Transcript
+where
+    P: Protocol,
+    P::Message: Debug,
+    P::Error: Debug,
+{
+    decode_chunks(protocol, data.chunks(1))
+}
+
+/// Checks that `data` decodes the same in one read, one byte per read, and cut in two at
+/// every offset, each time by a fresh protocol from `make`. Returns the one-read result;
+/// panics naming the first chunking that differs. Costs O(n²): meant for test vectors.
+pub fn assert_every_split<P, M>(make: M, data: &[u8]) -> Transcript
+where
+    M: Fn() -> P,
+    P: Protocol,
+    P::Message: Debug,
+    P::Error: Debug,
+{
+    let whole = decode_whole(&mut make(), data);
+    let drip = decode_drip(&mut make(), data);
+    assert_eq!(
+        drip, whole,
+        "one byte per read differs from one read for {data:?}"
+    );
+    for cut in 0..=data.len() {
+        let split = decode_split_at(&mut make(), data, &[cut]);
+        assert_eq!(
+            split, whole,
+            "cut at {cut} differs from one read for {data:?}"
+        );
+    }
+    whole
+}
+
+/// The fuzz check: `data` in one read and cut wherever `cuts` says give the same
+/// transcript. `cuts` are raw fuzzer numbers, reduced modulo `data.len() + 1`.
+pub fn assert_split_equivalence<P, M>(make: M, data: &[u8], cuts: &[u16])
+where
+    M: Fn() -> P,
+    P: Protocol,
+    P::Message: Debug,
+    P::Error: Debug,
+{
+    let cuts: Vec<usize> = cuts
+        .iter()
+        .map(|&c| usize::from(c) % (data.len() + 1))
+        .collect();
+    let whole = decode_whole(&mut make(), data);
+    let split = decode_split_at(&mut make(), data, &cuts);
+    assert_eq!(split, whole, "cuts {cuts:?} differ from one read");
+}

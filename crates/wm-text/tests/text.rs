@@ -1,0 +1,236 @@
+//! The text protocol against the spec's vectors (§10.2), its limits, every chunking, and
+//! real sockets.
+
+use bytes::{Bytes, BytesMut};
+use wm_protocol::testing::{assert_every_split, decode_split_at};
+use wm_protocol::{Encode, Limits, Protocol};
+use wm_text::{Error, Text, TextBytes, DEFAULT_MAX_LINE_LENGTH};
+
+fn strings(t: &wm_protocol::testing::Transcript) -> Vec<&str> {
+    t.messages.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn spec_encode_appends_one_newline() {
+    let mut dst = BytesMut::new();
+    Text::new().encode("hello", &mut dst).unwrap();
+    assert_eq!(&dst[..], b"\x68\x65\x6c\x6c\x6f\x0a");
+}
+
+#[test]
+fn spec_trailing_cr_and_lf_are_stripped() {
+    for (wire, want) in [("hi\r\n", "hi"), ("x\n", "x"), ("a\r\r\n", "a")] {
+        let t = assert_every_split(Text::new, wire.as_bytes());
+        assert_eq!(t.messages, [format!("{want:?}")], "{wire:?}");
+    }
+    // Workerman's decode("a\r\n\r\n") is "a"; on a stream the first LF ends the line.
+    let t = assert_every_split(Text::new, b"a\r\n\r\n");
+    assert_eq!(strings(&t), [r#""a""#, r#""""#]);
+}
+
+#[test]
+fn spec_stream_vectors() {
+    let t = assert_every_split(Text::new, b"a\r\nb\n");
+    assert_eq!(strings(&t), [r#""a""#, r#""b""#]);
+    let t = decode_split_at(&mut Text::new(), b"hello\nworld\n", &[3, 9]);
+    assert_eq!(strings(&t), [r#""hello""#, r#""world""#]);
+    let t = assert_every_split(Text::new, b"\n\r\n");
+    assert_eq!(strings(&t), [r#""""#, r#""""#]);
+}
+
+#[test]
+fn cr_inside_a_line_is_kept() {
+    let t = assert_every_split(Text::new, b"a\rb\n");
+    assert_eq!(strings(&t), [r#""a\rb""#]);
+}
+
+#[test]
+fn spec_max_package_size_5_accepts_a_4_byte_line() {
+    let limits = Limits::new().max_package_size(5);
+    let t = assert_every_split(|| Text::with_limits(&limits), b"abc\n");
+    assert_eq!(strings(&t), [r#""abc""#]);
+    assert_eq!(t.error, None);
+}
+
+#[test]
+fn spec_max_package_size_5_refuses_a_5_byte_line() {
+    let limits = Limits::new().max_package_size(5);
+    let t = assert_every_split(|| Text::with_limits(&limits), b"abcd\n");
+    assert!(t.messages.is_empty());
+    assert_eq!(t.error.as_deref(), Some("LineTooLong { limit: 4 }"));
+}
+
+#[test]
+fn complete_lines_before_an_over_long_one_are_delivered() {
+    // Workerman closes without delivering "ab" (spec §10.2); we deliver it, then fail.
+    let limits = Limits::new().max_package_size(5);
+    let t = assert_every_split(|| Text::with_limits(&limits), b"ab\ncdefgh");
+    assert_eq!(strings(&t), [r#""ab""#]);
+    assert_eq!(t.error.as_deref(), Some("LineTooLong { limit: 4 }"));
+}
+
+#[test]
+fn limit_fires_before_the_newline_arrives() {
+    let mut text = Text::with_max_line_length(8);
+    let mut buf = BytesMut::from(&b"1234567"[..]);
+    assert_eq!(text.decode(&mut buf).unwrap(), None);
+    buf.extend_from_slice(b"8");
+    assert!(matches!(
+        text.decode(&mut buf),
+        Err(Error::LineTooLong { limit: 8 })
+    ));
+}
+
+#[test]
+fn line_exactly_at_the_limit_is_accepted() {
+    let t = assert_every_split(|| Text::with_max_line_length(4), b"abc\r\nabc\n");
+    // "abc\r\n" is 5 bytes: over; nothing before it.
+    assert_eq!(t.error.as_deref(), Some("LineTooLong { limit: 4 }"));
+    let t = assert_every_split(|| Text::with_max_line_length(5), b"abc\r\nabc\n");
+    assert_eq!(strings(&t), [r#""abc""#, r#""abc""#]);
+}
+
+#[test]
+fn default_limit_is_workermans_package_size_minus_one() {
+    assert_eq!(Text::new().max_line_length(), 10 * 1024 * 1024 - 1);
+    assert_eq!(DEFAULT_MAX_LINE_LENGTH, 10 * 1024 * 1024 - 1);
+    assert_eq!(
+        TextBytes::default().max_line_length(),
+        DEFAULT_MAX_LINE_LENGTH
+    );
+    assert_eq!(
+        Text::with_limits(&Limits::new()).max_line_length(),
+        DEFAULT_MAX_LINE_LENGTH
+    );
+}
+
+#[test]
+fn invalid_utf8_is_a_typed_error_after_the_good_lines() {
+    let t = assert_every_split(Text::new, b"ok\nab\xffcd\nnever\n");
+    assert_eq!(strings(&t), [r#""ok""#]);
+    assert_eq!(t.error.as_deref(), Some("InvalidUtf8 { valid_up_to: 2 }"));
+    // A code point cut by the line end is invalid too.
+    let t = assert_every_split(Text::new, "é\n".as_bytes().split_at(1).0);
+    assert_eq!(t.error.as_deref(), Some("UnexpectedEof { buffered: 1 }"));
+    let t = assert_every_split(Text::new, b"\xc3\n");
+    assert_eq!(t.error.as_deref(), Some("InvalidUtf8 { valid_up_to: 0 }"));
+}
+
+#[test]
+fn multibyte_utf8_split_across_reads_decodes() {
+    let t = assert_every_split(Text::new, "héllo wörld ✓ 😀\n".as_bytes());
+    assert_eq!(strings(&t), [r#""héllo wörld ✓ 😀""#]);
+}
+
+#[test]
+fn bytes_variant_does_not_check_utf8() {
+    let t = assert_every_split(TextBytes::new, b"ab\xffcd\r\n\n");
+    assert_eq!(strings(&t), [r#"b"ab\xffcd""#, r#"b"""#]);
+}
+
+#[test]
+fn bytes_variant_slices_the_read_buffer() {
+    let mut buf = BytesMut::from(&b"first line\nsecond\n"[..]);
+    let base = buf.as_ptr();
+    let line = TextBytes::new().decode(&mut buf).unwrap().unwrap();
+    assert_eq!(line, "first line");
+    assert_eq!(line.as_ptr(), base, "the message was copied");
+}
+
+#[test]
+fn end_of_input_inside_a_line_is_an_error() {
+    let t = assert_every_split(Text::new, b"done\npartial");
+    assert_eq!(strings(&t), [r#""done""#]);
+    assert_eq!(t.error.as_deref(), Some("UnexpectedEof { buffered: 7 }"));
+    let t = assert_every_split(TextBytes::new, b"partial");
+    assert_eq!(t.error.as_deref(), Some("UnexpectedEof { buffered: 7 }"));
+}
+
+#[test]
+fn encode_refuses_a_message_that_would_split() {
+    let mut dst = BytesMut::new();
+    assert!(matches!(
+        Text::new().encode("a\nb", &mut dst),
+        Err(Error::LineBreakInMessage { offset: 1 })
+    ));
+    assert!(matches!(
+        Text::new().encode("ab\r", &mut dst),
+        Err(Error::LineBreakInMessage { offset: 2 })
+    ));
+    assert!(matches!(
+        TextBytes::new().encode(Bytes::from_static(b"\n"), &mut dst),
+        Err(Error::LineBreakInMessage { offset: 0 })
+    ));
+    assert!(dst.is_empty(), "a refused message wrote bytes");
+    // A CR inside the message round-trips, so it is allowed.
+    Text::new().encode(String::from("a\rb"), &mut dst).unwrap();
+    assert_eq!(&dst[..], b"a\rb\n");
+}
+
+#[test]
+fn errors_say_what_was_wrong() {
+    let e = Error::LineTooLong { limit: 4 };
+    assert_eq!(
+        e.to_string(),
+        "line longer than the limit of 4 bytes (including its newline)"
+    );
+    let e = Error::InvalidUtf8 { valid_up_to: 2 };
+    assert_eq!(
+        e.to_string(),
+        "message is not valid UTF-8 (valid up to byte 2)"
+    );
+}
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        // Any text without LF, not ending in CR.
+        "[^\n]{0,60}".prop_filter("ends in CR", |s| !s.ends_with('\r'))
+    }
+
+    proptest! {
+        #[test]
+        fn strings_survive_any_chunking(
+            lines in proptest::collection::vec(line(), 0..30),
+            cuts in proptest::collection::vec(0usize..4000, 0..12),
+        ) {
+            let mut wire = BytesMut::new();
+            for l in &lines {
+                Text::new().encode(l, &mut wire).unwrap();
+            }
+            let t = decode_split_at(&mut Text::new(), &wire, &cuts);
+            let want: Vec<String> = lines.iter().map(|l| format!("{l:?}")).collect();
+            prop_assert_eq!(t.messages, want);
+            prop_assert_eq!(t.error, None);
+        }
+
+        #[test]
+        fn bytes_survive_any_chunking(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(any::<u8>(), 0..60)
+                    .prop_filter("line break", |l| !l.contains(&b'\n') && l.last() != Some(&b'\r')),
+                0..30),
+            cuts in proptest::collection::vec(0usize..4000, 0..12),
+        ) {
+            let mut wire = BytesMut::new();
+            for l in &lines {
+                TextBytes::new().encode(l, &mut wire).unwrap();
+            }
+            let t = decode_split_at(&mut TextBytes::new(), &wire, &cuts);
+            let want: Vec<String> = lines.iter().map(|l| format!("{:?}", Bytes::from(l.clone()))).collect();
+            prop_assert_eq!(t.messages, want);
+            prop_assert_eq!(t.error, None);
+        }
+
+        #[test]
+        fn arbitrary_bytes_decode_the_same_in_any_chunking(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>()], 0..200),
+            cuts in proptest::collection::vec(any::<u16>(), 0..12),
+        ) {
+            wm_protocol::testing::assert_split_equivalence(|| Text::with_max_line_length(16), &data, &cuts);
+            wm_protocol::testing::assert_split_equivalence(|| TextBytes::with_max_line_length(16), &data, &cuts);
+        }
+    }
+}
