@@ -1,1 +1,257 @@
-//! Shared bench inputs.
+//! What the benches share: deterministic inputs, the hand-written loops each codec is
+//! measured against, and the two ways of feeding a decoder (one buffer, 4 KiB reads).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, BytesMut};
+use criterion::Criterion;
+use memchr::memchr;
+use tokio_util::codec::Decoder;
+
+/// Size of one read when a decoder is fed in chunks, as from a socket.
+pub const READ_SIZE: usize = 4096;
+
+/// Criterion settings for inputs of several MiB: few samples, each long enough.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .configure_from_args()
+}
+
+/// A small xorshift generator, so every run and every contender sees the same bytes.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a fixed seed.
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        lo + (self.0 % (hi - lo + 1) as u64) as usize
+    }
+}
+
+/// About `total` bytes of `\n`-terminated lines of 20 to 200 printable ASCII bytes.
+pub fn text_lines(total: usize) -> (Vec<u8>, usize) {
+    let mut rng = Rng::new(0x7e57);
+    let mut out = Vec::with_capacity(total + 256);
+    let mut lines = 0;
+    while out.len() < total {
+        let len = rng.range(20, 200);
+        out.extend((0..len).map(|_| b' ' + rng.range(0, 94) as u8));
+        out.push(b'\n');
+        lines += 1;
+    }
+    (out, lines)
+}
+
+/// About `total` bytes of Workerman frames with bodies of 16 to 1024 bytes.
+pub fn frames(total: usize) -> (Vec<u8>, usize) {
+    let mut rng = Rng::new(0xf4a3e);
+    let mut out = Vec::with_capacity(total + 2048);
+    let mut count = 0;
+    while out.len() < total {
+        let len = rng.range(16, 1024);
+        out.put_u32((len + 4) as u32);
+        out.extend((0..len).map(|_| rng.range(0, 255) as u8));
+        count += 1;
+    }
+    (out, count)
+}
+
+/// The typed form of a line from [`json_lines`].
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code, missing_docs)]
+pub struct ChatMessage {
+    pub r#type: String,
+    pub id: u64,
+    pub room: String,
+    pub from: String,
+    pub content: String,
+    pub urgent: bool,
+}
+
+/// About `total` bytes of small JSON objects, one per line, as a chat server sees them.
+pub fn json_lines(total: usize) -> (Vec<u8>, usize) {
+    let mut rng = Rng::new(0x15);
+    let mut out = Vec::with_capacity(total + 512);
+    let mut lines = 0;
+    let words = [
+        "hello",
+        "world",
+        "workerman",
+        "rust",
+        "ok",
+        "see",
+        "you",
+        "later",
+        "é✓",
+    ];
+    while out.len() < total {
+        let content: Vec<&str> = (0..rng.range(2, 12))
+            .map(|_| words[rng.range(0, 8)])
+            .collect();
+        let line = format!(
+            r#"{{"type":"say","id":{},"room":"room-{}","from":"user{}","content":"{}","urgent":{}}}"#,
+            rng.range(0, 1 << 30),
+            rng.range(1, 50),
+            rng.range(1, 10_000),
+            content.join(" "),
+            rng.range(0, 1) == 1
+        );
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+        lines += 1;
+    }
+    (out, lines)
+}
+
+/// Decodes everything in `buf` (one read holding the whole input); returns the count.
+pub fn decode_buffer<D: Decoder>(decoder: &mut D, buf: &mut BytesMut) -> usize
+where
+    D::Error: std::fmt::Debug,
+{
+    let mut n = 0;
+    while let Some(item) = decoder.decode(buf).unwrap() {
+        black_box(item);
+        n += 1;
+    }
+    n
+}
+
+/// Decodes `data` arriving in reads of [`READ_SIZE`] bytes; returns the count.
+pub fn decode_reads<D: Decoder>(decoder: &mut D, data: &[u8]) -> usize
+where
+    D::Error: std::fmt::Debug,
+{
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    let mut n = 0;
+    for read in data.chunks(READ_SIZE) {
+        buf.extend_from_slice(read);
+        n += decode_buffer(decoder, &mut buf);
+    }
+    n
+}
+
+/// The floor for lines: memchr from where the last search stopped, then `split_to`.
+#[derive(Default)]
+pub struct HandLines {
+    next_index: usize,
+}
+
+impl Decoder for HandLines {
+    type Item = bytes::Bytes;
+    type Error = std::io::Error;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<bytes::Bytes>, std::io::Error> {
+        match memchr(b'\n', &src[self.next_index..]) {
+            Some(i) => {
+                let end = self.next_index + i;
+                self.next_index = 0;
+                let mut line = src.split_to(end + 1);
+                line.truncate(end);
+                Ok(Some(line.freeze()))
+            }
+            None => {
+                self.next_index = src.len();
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The floor for frames: read the length, split the body off.
+#[derive(Default)]
+pub struct HandFrames;
+
+impl Decoder for HandFrames {
+    type Item = bytes::Bytes;
+    type Error = std::io::Error;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<bytes::Bytes>, std::io::Error> {
+        if src.len() < 4 {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
+        if src.len() < len {
+            return Ok(None);
+        }
+        src.advance(4);
+        Ok(Some(src.split_to(len - 4).freeze()))
+    }
+}
+
+/// The floor for JSON lines: memchr, then serde_json on the slice in place.
+pub struct HandJsonLines<T> {
+    next_index: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T> Default for HandJsonLines<T> {
+    fn default() -> Self {
+        Self {
+            next_index: 0,
+            _t: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Decoder for HandJsonLines<T> {
+    type Item = Result<T, serde_json::Error>;
+    type Error = std::io::Error;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, std::io::Error> {
+        match memchr(b'\n', &src[self.next_index..]) {
+            Some(i) => {
+                let end = self.next_index + i;
+                self.next_index = 0;
+                let value = serde_json::from_slice(&src[..end]);
+                src.advance(end + 1);
+                Ok(Some(value))
+            }
+            None => {
+                self.next_index = src.len();
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// tokio-util's `LinesCodec` followed by serde_json: how JSON lines are usually done.
+pub struct LinesThenJson<T> {
+    lines: tokio_util::codec::LinesCodec,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T> Default for LinesThenJson<T> {
+    fn default() -> Self {
+        Self {
+            lines: tokio_util::codec::LinesCodec::new_with_max_length(10 * 1024 * 1024),
+            _t: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Decoder for LinesThenJson<T> {
+    type Item = Result<T, serde_json::Error>;
+    type Error = tokio_util::codec::LinesCodecError;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        Ok(self
+            .lines
+            .decode(src)?
+            .map(|line| serde_json::from_str(&line)))
+    }
+}
