@@ -49,6 +49,8 @@ use wm_protocol::{Encode, Limits, Protocol};
 
 pub use wm_protocol::Error;
 
+mod utf8;
+
 /// The default largest line, `\n` included: Workerman's package size minus one.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE - 1;
 
@@ -77,6 +79,12 @@ struct Line {
     content: usize,
     /// Length of the line, `\n` included.
     consumed: usize,
+}
+
+impl Default for LineSplitter {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_LINE_LENGTH)
+    }
 }
 
 impl LineSplitter {
@@ -166,6 +174,7 @@ macro_rules! line_protocol_constructors {
             pub fn with_max_line_length(max_line_length: usize) -> Self {
                 Self {
                     lines: LineSplitter::new(max_line_length),
+                    ..Default::default()
                 }
             }
 
@@ -180,19 +189,14 @@ macro_rules! line_protocol_constructors {
                 self.lines.max_line_length
             }
         }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
     };
 }
 
 /// The text protocol with `String` messages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Text {
     lines: LineSplitter,
+    utf8: utf8::ValidatedPrefix,
 }
 
 line_protocol_constructors!(Text);
@@ -206,16 +210,13 @@ impl Protocol for Text {
         let Some(line) = self.lines.next_line(src)? else {
             return Ok(None);
         };
-        let text = simdutf8::basic::from_utf8(&src[..line.content])
+        let text = self
+            .utf8
+            .line(src, line.consumed - 1, line.content)
             .map(String::from)
-            .map_err(|_| {
-                // The slow, exact path runs only for the error.
-                let valid_up_to = std::str::from_utf8(&src[..line.content])
-                    .err()
-                    .map_or(0, |e| e.valid_up_to());
-                Error::InvalidUtf8 { valid_up_to }
-            });
+            .map_err(|valid_up_to| Error::InvalidUtf8 { valid_up_to });
         src.advance(line.consumed);
+        self.utf8.consumed(line.consumed);
         text.map(Some)
     }
 
@@ -236,7 +237,7 @@ impl<T: AsRef<str>> Encode<T> for Text {
 
 /// The text protocol with `Bytes` messages: each line is a slice of the read buffer,
 /// not a copy, and is not checked for UTF-8.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TextBytes {
     lines: LineSplitter,
 }

@@ -117,6 +117,40 @@ fn invalid_utf8_is_a_typed_error_after_the_good_lines() {
 }
 
 #[test]
+fn decoding_goes_on_after_an_invalid_line_when_driven_directly() {
+    // The bad line is consumed, so a caller that chooses to go on gets the next line.
+    let mut text = Text::new();
+    let mut buf = BytesMut::from(&b"ok1\nba\xffd\nok2\n\xe2\x82\n"[..]);
+    assert_eq!(text.decode(&mut buf).unwrap().unwrap(), "ok1");
+    assert!(matches!(
+        text.decode(&mut buf),
+        Err(Error::InvalidUtf8 { valid_up_to: 2 })
+    ));
+    assert_eq!(text.decode(&mut buf).unwrap().unwrap(), "ok2");
+    assert!(matches!(
+        text.decode(&mut buf),
+        Err(Error::InvalidUtf8 { valid_up_to: 0 })
+    ));
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn invalid_utf8_deep_in_one_read_spares_the_lines_before_it() {
+    // One read holds many lines; the whole read is checked at once, yet every line before
+    // the bad one arrives and the error names the offset within the bad line.
+    let mut wire = Vec::new();
+    for i in 0..500 {
+        wire.extend_from_slice(format!("línea {i}\r\n").as_bytes());
+    }
+    wire.extend_from_slice(b"x\xed\xa0\x80y\n"); // an encoded surrogate: invalid
+    wire.extend_from_slice("after\n".as_bytes());
+    let t = wm_protocol::testing::decode_whole(&mut Text::new(), &wire);
+    assert_eq!(t.messages.len(), 500);
+    assert_eq!(t.messages[499], r#""línea 499""#);
+    assert_eq!(t.error.as_deref(), Some("InvalidUtf8 { valid_up_to: 1 }"));
+}
+
+#[test]
 fn multibyte_utf8_split_across_reads_decodes() {
     let t = assert_every_split(Text::new, "héllo wörld ✓ 😀\n".as_bytes());
     assert_eq!(strings(&t), [r#""héllo wörld ✓ 😀""#]);
@@ -222,6 +256,39 @@ mod roundtrip {
             let want: Vec<String> = lines.iter().map(|l| format!("{:?}", Bytes::from(l.clone()))).collect();
             prop_assert_eq!(t.messages, want);
             prop_assert_eq!(t.error, None);
+        }
+
+        /// Against a model that does it the obvious way: split at each `\n`, strip
+        /// trailing `\r`, check the line with `std::str::from_utf8`.
+        #[test]
+        fn arbitrary_bytes_decode_as_the_obvious_model_says(
+            data in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), Just(0xc3), Just(0xa9), Just(0xe2), any::<u8>(), 0x20u8..0x7f], 0..300),
+            cuts in proptest::collection::vec(0usize..400, 0..8),
+        ) {
+            let mut want = Vec::new();
+            let mut want_error = None;
+            let mut rest = &data[..];
+            while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+                let mut line = &rest[..nl];
+                while let [head @ .., b'\r'] = line {
+                    line = head;
+                }
+                match std::str::from_utf8(line) {
+                    Ok(s) => want.push(format!("{s:?}")),
+                    Err(e) => {
+                        want_error = Some(format!("InvalidUtf8 {{ valid_up_to: {} }}", e.valid_up_to()));
+                        break;
+                    }
+                }
+                rest = &rest[nl + 1..];
+            }
+            if want_error.is_none() && !rest.is_empty() {
+                want_error = Some(format!("UnexpectedEof {{ buffered: {} }}", rest.len()));
+            }
+            let t = decode_split_at(&mut Text::new(), &data, &cuts);
+            prop_assert_eq!(t.messages, want);
+            prop_assert_eq!(t.error, want_error);
         }
 
         #[test]
