@@ -194,11 +194,16 @@ impl<T: DeserializeOwned> PacketFormat for JsonNl<T> {
             .rposition(|&b| !is_php_whitespace(b))
             .map_or(0, |i| i + 1);
         let json = &line[start..end];
-        Ok(Some(serde_json::from_slice(json).map_err(|error| {
-            JsonNlError::Malformed {
-                error,
-                line: line.slice(start..end),
-            }
+        // One SIMD UTF-8 check of the line, then serde_json's `&str` reader, which skips
+        // the per-string checks its byte reader would make: fewer instructions per line
+        // than either alone. Invalid UTF-8 goes to the byte reader for its exact error.
+        let parsed = match simdutf8::basic::from_utf8(json) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(json),
+        };
+        Ok(Some(parsed.map_err(|error| JsonNlError::Malformed {
+            error,
+            line: line.slice(start..end),
         })))
     }
 

@@ -98,6 +98,22 @@ fn wrong_shape_for_the_type_is_malformed() {
 }
 
 #[test]
+fn invalid_utf8_in_a_line_is_malformed_with_serdes_position() {
+    let t = assert_every_split(
+        JsonNl::<Value>::protocol,
+        b"[\"ok\"]\n[\"b\xffd\"]\n[\"\xc3\xa9\"]\n",
+    );
+    assert_eq!(t.messages.len(), 3);
+    assert!(
+        t.messages[1].contains("invalid unicode code point"),
+        "{}",
+        t.messages[1]
+    );
+    assert!(t.messages[1].contains("column"), "{}", t.messages[1]);
+    assert_eq!(t.messages[2], format!("{:?}", Ok::<_, ()>(json!(["é"]))));
+}
+
+#[test]
 fn blank_lines_are_skipped() {
     let t = assert_every_split(JsonNl::<Value>::protocol, b"\n \r\n1\n\0\n2\n");
     assert_eq!(

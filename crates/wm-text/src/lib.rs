@@ -172,10 +172,9 @@ macro_rules! line_protocol_constructors {
             /// The protocol accepting lines of at most `max_line_length` bytes, `\n`
             /// included.
             pub fn with_max_line_length(max_line_length: usize) -> Self {
-                Self {
-                    lines: LineSplitter::new(max_line_length),
-                    ..Default::default()
-                }
+                let mut protocol = Self::default();
+                protocol.lines = LineSplitter::new(max_line_length);
+                protocol
             }
 
             /// The protocol with Workerman's rule for `limits`: a line may be one byte
