@@ -159,6 +159,17 @@ fn over_long_line_is_reported_before_its_newline_and_not_buffered() {
 }
 
 #[test]
+fn newline_search_resumes_where_it_stopped() {
+    // `input` is told how much it already examined and must not look there again: a
+    // newline before `examined` cannot be this packet's end (it was the previous one's).
+    use wm_protocol::packet::{Input, PacketFormat};
+    let mut format = JsonNl::<Value>::new();
+    assert_eq!(format.input(b"1\n23", 2).unwrap(), Input::NeedMore);
+    assert_eq!(format.input(b"1\n23\n", 4).unwrap(), Input::Packet(5));
+    assert_eq!(format.input(b"12", 0).unwrap(), Input::NeedMore);
+}
+
+#[test]
 fn end_of_input_inside_a_line_is_fatal() {
     let t = assert_every_split(JsonNl::<Value>::protocol, b"1\n{\"half\":");
     assert_eq!(t.messages, [format!("{:?}", Ok::<_, ()>(json!(1)))]);

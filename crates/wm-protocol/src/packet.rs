@@ -170,6 +170,8 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<F::Message>, Error> {
         loop {
             match self.state {
+                // Like Workerman's read loop, `input` only ever sees a started packet.
+                State::Measuring { .. } if src.is_empty() => return Ok(None),
                 State::Measuring { examined } => match self.format.input(src, examined)? {
                     Input::NeedMore => {
                         // The packet is at least one byte longer than what is buffered.

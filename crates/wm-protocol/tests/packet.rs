@@ -183,6 +183,20 @@ fn skipping_never_buffers_the_skipped_packet() {
 }
 
 #[test]
+fn input_never_sees_an_empty_buffer_even_with_a_zero_limit() {
+    let t = assert_every_split(|| skipping_nul(0), b"");
+    assert_eq!(
+        t,
+        wm_protocol::testing::Transcript {
+            messages: vec![],
+            error: None
+        }
+    );
+    let t = assert_every_split(|| nul(0), b"a\0");
+    assert_eq!(t.error.as_deref(), Some("PacketEndNotFound { limit: 0 }"));
+}
+
+#[test]
 fn input_error_fails_the_connection() {
     let t = assert_every_split(|| length_byte(64, false), b"\x01a\xff");
     assert_eq!(t.messages, [r#"Ok(b"a")"#]);

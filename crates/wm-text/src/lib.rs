@@ -121,7 +121,7 @@ impl LineSplitter {
                 }))
             }
             // The line will be at least one byte (its `\n`) longer than what is buffered.
-            None if src.len() >= self.max_line_length => Err(self.too_long()),
+            None if !src.is_empty() && src.len() >= self.max_line_length => Err(self.too_long()),
             None => {
                 self.next_index = src.len();
                 Ok(None)

@@ -82,6 +82,14 @@ fn limit_fires_before_the_newline_arrives() {
 }
 
 #[test]
+fn zero_limit_refuses_any_byte_but_not_silence() {
+    let t = assert_every_split(|| Text::with_max_line_length(0), b"");
+    assert_eq!(t.error, None);
+    let t = assert_every_split(|| Text::with_max_line_length(0), b"\n");
+    assert_eq!(t.error.as_deref(), Some("LineTooLong { limit: 0 }"));
+}
+
+#[test]
 fn line_exactly_at_the_limit_is_accepted() {
     let t = assert_every_split(|| Text::with_max_line_length(4), b"abc\r\nabc\n");
     // "abc\r\n" is 5 bytes: over; nothing before it.
