@@ -164,6 +164,15 @@ fn drip_keeps_the_header_it_already_read() {
     }
 }
 
+#[test]
+fn a_different_shorter_buffer_does_not_panic() {
+    let mut frame = Frame::new();
+    let mut long = BytesMut::from(&b"\x00\x00\x01\x00partial"[..]);
+    assert_eq!(frame.decode(&mut long).unwrap(), None);
+    let mut short = BytesMut::from(&b"\x00"[..]);
+    assert_eq!(frame.decode(&mut short).unwrap(), None);
+}
+
 mod roundtrip {
     use super::*;
     use proptest::prelude::*;

@@ -172,25 +172,29 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
             match self.state {
                 // Like Workerman's read loop, `input` only ever sees a started packet.
                 State::Measuring { .. } if src.is_empty() => return Ok(None),
-                State::Measuring { examined } => match self.format.input(src, examined)? {
-                    Input::NeedMore => {
-                        // The packet is at least one byte longer than what is buffered.
-                        if src.len() >= self.max_package_size {
-                            return self.oversize(None, src);
+                // `min`: a caller may hand in a different, shorter buffer; formats slice at
+                // `examined`, which must not panic.
+                State::Measuring { examined } => {
+                    match self.format.input(src, examined.min(src.len()))? {
+                        Input::NeedMore => {
+                            // The packet is at least one byte longer than what is buffered.
+                            if src.len() >= self.max_package_size {
+                                return self.oversize(None, src);
+                            }
+                            self.state = State::Measuring {
+                                examined: src.len(),
+                            };
+                            return Ok(None);
                         }
-                        self.state = State::Measuring {
-                            examined: src.len(),
-                        };
-                        return Ok(None);
+                        Input::Packet(0) => {
+                            return Err(Error::malformed("input() measured a packet of 0 bytes"));
+                        }
+                        Input::Packet(length) if length > self.max_package_size => {
+                            return self.oversize(Some(length), src);
+                        }
+                        Input::Packet(length) => self.state = State::Awaiting { length },
                     }
-                    Input::Packet(0) => {
-                        return Err(Error::malformed("input() measured a packet of 0 bytes"));
-                    }
-                    Input::Packet(length) if length > self.max_package_size => {
-                        return self.oversize(Some(length), src);
-                    }
-                    Input::Packet(length) => self.state = State::Awaiting { length },
-                },
+                }
                 State::Awaiting { length } => {
                     if src.len() < length {
                         src.reserve(length - src.len());

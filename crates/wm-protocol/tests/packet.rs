@@ -197,6 +197,15 @@ fn input_never_sees_an_empty_buffer_even_with_a_zero_limit() {
 }
 
 #[test]
+fn a_different_shorter_buffer_does_not_panic() {
+    let mut protocol = nul(64);
+    let mut long = BytesMut::from(&b"no terminator yet"[..]);
+    assert!(protocol.decode(&mut long).unwrap().is_none());
+    let mut short = BytesMut::from(&b"x"[..]);
+    assert!(protocol.decode(&mut short).unwrap().is_none());
+}
+
+#[test]
 fn input_error_fails_the_connection() {
     let t = assert_every_split(|| length_byte(64, false), b"\x01a\xff");
     assert_eq!(t.messages, [r#"Ok(b"a")"#]);

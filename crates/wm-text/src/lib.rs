@@ -44,12 +44,12 @@
 //! ```
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use memchr::memchr;
+use std::collections::VecDeque;
+
+use memchr::{memchr, memchr_iter};
 use wm_protocol::{Encode, Limits, Protocol};
 
 pub use wm_protocol::Error;
-
-mod utf8;
 
 /// The default largest line, `\n` included: Workerman's package size minus one.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE - 1;
@@ -99,6 +99,8 @@ impl LineSplitter {
 
     #[inline]
     fn next_line(&mut self, src: &[u8]) -> Result<Option<Line>, Error> {
+        // `min`: a caller may hand in a different, shorter buffer; that must not panic.
+        self.next_index = self.next_index.min(src.len());
         let unsearched = &src[self.next_index..];
         #[cfg(test)]
         {
@@ -111,12 +113,8 @@ impl LineSplitter {
                 if newline >= self.max_line_length {
                     return Err(self.too_long());
                 }
-                let content = src[..newline]
-                    .iter()
-                    .rposition(|&b| b != b'\r')
-                    .map_or(0, |last| last + 1);
                 Ok(Some(Line {
-                    content,
+                    content: content_length(&src[..newline]),
                     consumed: newline + 1,
                 }))
             }
@@ -141,6 +139,14 @@ impl LineSplitter {
             buffered => Err(Error::UnexpectedEof { buffered }),
         }
     }
+}
+
+/// Length of a line without its trailing `\r`s (the `\n` already cut off).
+#[inline]
+fn content_length(line: &[u8]) -> usize {
+    line.iter()
+        .rposition(|&b| b != b'\r')
+        .map_or(0, |last| last + 1)
 }
 
 /// Appends `line` and its `\n`, refusing a line that would not arrive as one message.
@@ -191,11 +197,25 @@ macro_rules! line_protocol_constructors {
     };
 }
 
+/// The most lines [`Text`] cuts off the buffer in one go.
+const BATCH_LINES: usize = 64;
+/// Past this many bytes, [`Text`] adds no more lines to a batch.
+const BATCH_BYTES: usize = 64 * 1024;
+
 /// The text protocol with `String` messages.
+///
+/// Checking the UTF-8 of each short line on its own costs more than the check itself
+/// (starting and ending the SIMD validator), so when a line is complete, `Text` cuts every
+/// complete line that follows it in the buffer too (up to 64 lines or 64 KiB), checks them
+/// in one call and hands them out one per `decode`. Bytes after the last whole line stay
+/// in the buffer.
 #[derive(Debug, Clone, Default)]
 pub struct Text {
     lines: LineSplitter,
-    utf8: utf8::ValidatedPrefix,
+    /// Lines cut and checked, not handed out yet.
+    ready: VecDeque<String>,
+    /// Where each line of the batch being cut ends (`\n` included); kept to reuse its memory.
+    ends: Vec<usize>,
 }
 
 line_protocol_constructors!(Text);
@@ -206,17 +226,10 @@ impl Protocol for Text {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<String>, Error> {
-        let Some(line) = self.lines.next_line(src)? else {
-            return Ok(None);
-        };
-        let text = self
-            .utf8
-            .line(src, line.consumed - 1, line.content)
-            .map(String::from)
-            .map_err(|valid_up_to| Error::InvalidUtf8 { valid_up_to });
-        src.advance(line.consumed);
-        self.utf8.consumed(line.consumed);
-        text.map(Some)
+        if self.ready.is_empty() {
+            self.cut_batch(src)?;
+        }
+        Ok(self.ready.pop_front())
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<String>, Error> {
@@ -224,6 +237,72 @@ impl Protocol for Text {
             Some(line) => Ok(Some(line)),
             None => self.lines.decode_eof(src).map(|()| None),
         }
+    }
+}
+
+impl Text {
+    /// Cuts the complete lines at the front of `src` into `ready`, checking their UTF-8 in
+    /// one call. Lines before a bad one are queued; the bad one is the error of the call
+    /// that finds it first in line.
+    fn cut_batch(&mut self, src: &mut BytesMut) -> Result<(), Error> {
+        let Some(first) = self.lines.next_line(src)? else {
+            return Ok(());
+        };
+        self.ends.clear();
+        self.ends.push(first.consumed);
+        // Whether the search below reached the end of the buffer without stopping early.
+        let mut searched_to_end = true;
+        for offset in memchr_iter(b'\n', &src[first.consumed..]) {
+            let end = first.consumed + offset + 1;
+            let start = self.ends[self.ends.len() - 1];
+            if end - start > self.lines.max_line_length
+                || self.ends.len() == BATCH_LINES
+                || end > BATCH_BYTES
+            {
+                // Left for the next call: this line (maybe too long) is searched again.
+                searched_to_end = false;
+                #[cfg(test)]
+                {
+                    self.lines.searched += end - first.consumed;
+                }
+                break;
+            }
+            self.ends.push(end);
+        }
+        let batch = self.ends[self.ends.len() - 1];
+        #[cfg(test)]
+        if searched_to_end {
+            self.lines.searched += src.len() - first.consumed;
+        }
+
+        let text = match simdutf8::basic::from_utf8(&src[..batch]) {
+            Ok(text) => text,
+            Err(_) => {
+                // The slow, exact check runs only when something is wrong.
+                let valid_up_to =
+                    std::str::from_utf8(&src[..batch]).map_or_else(|e| e.valid_up_to(), |_| batch);
+                let good_lines = self.ends.partition_point(|&end| end <= valid_up_to);
+                if good_lines == 0 {
+                    src.advance(first.consumed);
+                    return Err(Error::InvalidUtf8 { valid_up_to });
+                }
+                self.ends.truncate(good_lines);
+                searched_to_end = false;
+                std::str::from_utf8(&src[..valid_up_to]).unwrap_or_default()
+            }
+        };
+        let mut start = 0;
+        for &end in &self.ends {
+            let content = start + content_length(&text.as_bytes()[start..end - 1]);
+            // Line ends and the `\r`s before them are ASCII, so these are char boundaries.
+            if let Some(line) = text.get(start..content) {
+                self.ready.push_back(line.to_owned());
+            }
+            start = end;
+        }
+        src.advance(start);
+        self.lines.next_index = if searched_to_end { src.len() } else { 0 };
+        Ok(())
     }
 }
 

@@ -159,6 +159,36 @@ fn invalid_utf8_deep_in_one_read_spares_the_lines_before_it() {
 }
 
 #[test]
+fn a_different_shorter_buffer_does_not_panic() {
+    // The protocol remembers how far it searched; a caller that swaps buffers gets
+    // nonsense at worst, never a panic.
+    let mut text = Text::new();
+    let mut bytes = TextBytes::new();
+    let mut long = BytesMut::from(&b"no newline yet, quite a few bytes"[..]);
+    assert_eq!(text.decode(&mut long).unwrap(), None);
+    assert_eq!(bytes.decode(&mut long).unwrap(), None);
+    let mut short = BytesMut::from(&b"x\n"[..]);
+    let _ = text.decode(&mut short);
+    let mut short = BytesMut::from(&b"x\n"[..]);
+    let _ = bytes.decode(&mut short);
+}
+
+#[test]
+fn lines_after_a_batch_boundary_keep_their_order_and_limits() {
+    // More than one batch (64 lines / 64 KiB) in one read, then an over-long line.
+    let mut wire = Vec::new();
+    for i in 0..200 {
+        wire.extend_from_slice(format!("{i:0>width$}\n", width = 10 + i * 3).as_bytes());
+    }
+    wire.extend_from_slice(&[b'z'; 700]);
+    wire.push(b'\n');
+    let t = wm_protocol::testing::decode_whole(&mut Text::with_max_line_length(700), &wire);
+    assert_eq!(t.messages.len(), 200);
+    assert_eq!(t.messages[199], format!("\"{:0>607}\"", 199));
+    assert_eq!(t.error.as_deref(), Some("LineTooLong { limit: 700 }"));
+}
+
+#[test]
 fn multibyte_utf8_split_across_reads_decodes() {
     let t = assert_every_split(Text::new, "héllo wörld ✓ 😀\n".as_bytes());
     assert_eq!(strings(&t), [r#""héllo wörld ✓ 😀""#]);
