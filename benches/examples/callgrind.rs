@@ -1,0 +1,59 @@
+//! Decodes one input once with one contender, for instruction counts that the noise of a
+//! shared machine cannot blur (criterion's medians on a busy 2-core VM move by ±20%):
+//!
+//! ```sh
+//! cargo build --release -p wm-benches --example callgrind
+//! for c in none text-wm text-wm-bytes text-lines text-hand; do
+//!   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$c \
+//!     target/release/examples/callgrind $c 2>&1 | grep Collected
+//! done
+//! ```
+//!
+//! Inputs are 1 MiB (text, frame) or 256 KiB (JSON) of the benches' data, in one buffer.
+//! `none` only builds the inputs: subtract it from the others.
+
+use bytes::BytesMut;
+use serde_json::Value;
+use tokio_util::codec::{length_delimited::LengthDelimitedCodec, LinesCodec};
+use wm_benches::*;
+use wm_frame::FrameCodec;
+use wm_jsonnl::JsonNlCodec;
+use wm_text::{TextBytesCodec, TextCodec};
+
+fn main() {
+    let contender = std::env::args().nth(1).unwrap_or_default();
+    let (text, _) = text_lines(1 << 20);
+    let (frames, _) = frames(1 << 20);
+    let (json, _) = json_lines(256 * 1024);
+    let mut t = BytesMut::from(&text[..]);
+    let mut f = BytesMut::from(&frames[..]);
+    let mut j = BytesMut::from(&json[..]);
+    let decoded = match contender.as_str() {
+        "none" => 0,
+        "text-wm" => decode_buffer(&mut TextCodec::new(), &mut t),
+        "text-wm-bytes" => decode_buffer(&mut TextBytesCodec::new(), &mut t),
+        "text-lines" => decode_buffer(&mut LinesCodec::new_with_max_length(10 << 20), &mut t),
+        "text-hand" => decode_buffer(&mut HandLines::default(), &mut t),
+        "frame-wm" => decode_buffer(&mut FrameCodec::new(), &mut f),
+        "frame-ldc" => decode_buffer(
+            &mut LengthDelimitedCodec::builder()
+                .length_field_length(4)
+                .length_adjustment(-4)
+                .max_frame_length(10 << 20)
+                .new_codec(),
+            &mut f,
+        ),
+        "frame-hand" => decode_buffer(&mut HandFrames, &mut f),
+        "json-wm" => decode_buffer(&mut JsonNlCodec::<Value>::new(), &mut j),
+        "json-lines" => decode_buffer(&mut LinesThenJson::<Value>::default(), &mut j),
+        "json-hand" => decode_buffer(&mut HandJsonLines::<Value>::default(), &mut j),
+        "json-wm-struct" => decode_buffer(&mut JsonNlCodec::<ChatMessage>::new(), &mut j),
+        "json-lines-struct" => decode_buffer(&mut LinesThenJson::<ChatMessage>::default(), &mut j),
+        "json-hand-struct" => decode_buffer(&mut HandJsonLines::<ChatMessage>::default(), &mut j),
+        other => {
+            eprintln!("unknown contender {other:?}; see the source for the list");
+            std::process::exit(2);
+        }
+    };
+    println!("{decoded}");
+}
