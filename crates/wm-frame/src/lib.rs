@@ -5,7 +5,8 @@
 //! * **Limit**: a frame, header included, may be at most `max_frame_length` bytes, by
 //!   default Workerman's package size (10 MiB). The declared length is checked as soon as
 //!   the 4 header bytes are in, before any memory is reserved for the body:
-//!   [`Error::PacketTooLarge`].
+//!   [`Error::PacketTooLarge`]. Memory for a body that is still arriving is reserved at
+//!   most [`MAX_RESERVE_AHEAD`](wm_protocol::MAX_RESERVE_AHEAD) at a time.
 //! * Declared lengths 0 to 3 are [`Error::LengthBelowHeader`]. (Workerman stalls forever on
 //!   0 and loses frame sync on 1 to 3.)
 //! * End of input inside a frame is [`Error::UnexpectedEof`].
@@ -13,7 +14,9 @@
 //!   length is [`Error::PacketTooLarge`]. Only the receiving side applies
 //!   `max_frame_length`, as in Workerman.
 //!
-//! [`FrameCodec`] is the same as a tokio-util codec.
+//! [`FrameCodec`] is the same as a tokio-util codec. [`Frame`] is the
+//! [`PacketProtocol`] of [`FrameFormat`]: the same incremental loop as any custom
+//! protocol, with the header read once per frame.
 //!
 //! # Example
 //!
@@ -38,6 +41,7 @@
 //! ```
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use wm_protocol::packet::{EncodePacket, Input, PacketFormat, PacketProtocol};
 use wm_protocol::{Encode, Limits, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
 pub use wm_protocol::Error;
@@ -52,12 +56,55 @@ pub const DEFAULT_MAX_FRAME_LENGTH: usize = DEFAULT_MAX_PACKAGE_SIZE;
 #[cfg(feature = "tokio-util")]
 pub type FrameCodec = wm_protocol::Codec<Frame>;
 
+/// The frame wire format: what Workerman's `Frame` class says, as a [`PacketFormat`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameFormat;
+
+impl PacketFormat for FrameFormat {
+    type Message = Bytes;
+
+    #[inline]
+    fn input(&mut self, buf: &[u8], _examined: usize) -> Result<Input, Error> {
+        let Some(header) = buf.first_chunk::<HEADER_LENGTH>() else {
+            return Ok(Input::NeedMore);
+        };
+        let length = u32::from_be_bytes(*header);
+        if (length as usize) < HEADER_LENGTH {
+            return Err(Error::LengthBelowHeader {
+                length: length.into(),
+                header: HEADER_LENGTH,
+            });
+        }
+        Ok(Input::Packet(length as usize))
+    }
+
+    #[inline]
+    fn decode(&mut self, mut frame: Bytes) -> Result<Option<Bytes>, Error> {
+        frame.advance(HEADER_LENGTH);
+        Ok(Some(frame))
+    }
+}
+
+impl<T: AsRef<[u8]>> EncodePacket<T> for FrameFormat {
+    #[inline]
+    fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), Error> {
+        let body = item.as_ref();
+        let total = body.len() + HEADER_LENGTH;
+        let length = u32::try_from(total).map_err(|_| Error::PacketTooLarge {
+            length: total as u64,
+            limit: u32::MAX as usize,
+        })?;
+        dst.reserve(total);
+        dst.put_u32(length);
+        dst.put_slice(body);
+        Ok(())
+    }
+}
+
 /// The frame protocol for one connection.
 #[derive(Debug, Clone)]
 pub struct Frame {
-    max_frame_length: usize,
-    /// Total length of the frame at the front of the buffer, once its header was read.
-    pending: Option<usize>,
+    frames: PacketProtocol<FrameFormat>,
 }
 
 impl Frame {
@@ -69,8 +116,7 @@ impl Frame {
     /// The protocol accepting frames of at most `max_frame_length` bytes, header included.
     pub fn with_max_frame_length(max_frame_length: usize) -> Self {
         Self {
-            max_frame_length,
-            pending: None,
+            frames: PacketProtocol::with_max_package_size(FrameFormat, max_frame_length),
         }
     }
 
@@ -81,29 +127,7 @@ impl Frame {
 
     /// The largest accepted frame, header included.
     pub fn max_frame_length(&self) -> usize {
-        self.max_frame_length
-    }
-
-    /// Reads and checks the length header at the front of `src`.
-    #[inline]
-    fn frame_length(&self, src: &[u8]) -> Result<Option<usize>, Error> {
-        let Some(header) = src.first_chunk::<HEADER_LENGTH>() else {
-            return Ok(None);
-        };
-        let length = u32::from_be_bytes(*header);
-        if (length as usize) < HEADER_LENGTH {
-            return Err(Error::LengthBelowHeader {
-                length: length.into(),
-                header: HEADER_LENGTH,
-            });
-        }
-        if length as usize > self.max_frame_length {
-            return Err(Error::PacketTooLarge {
-                length: length.into(),
-                limit: self.max_frame_length,
-            });
-        }
-        Ok(Some(length as usize))
+        self.frames.max_package_size()
     }
 }
 
@@ -119,47 +143,17 @@ impl Protocol for Frame {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Error> {
-        let length = match self.pending {
-            Some(length) => length,
-            None => match self.frame_length(src)? {
-                Some(length) => length,
-                None => return Ok(None),
-            },
-        };
-        if src.len() < length {
-            // Checked against the limit above, so this reservation is bounded.
-            src.reserve(length - src.len());
-            self.pending = Some(length);
-            return Ok(None);
-        }
-        self.pending = None;
-        src.advance(HEADER_LENGTH);
-        Ok(Some(src.split_to(length - HEADER_LENGTH).freeze()))
+        self.frames.decode(src)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Error> {
-        match self.decode(src)? {
-            Some(frame) => Ok(Some(frame)),
-            None if src.is_empty() => Ok(None),
-            None => Err(Error::UnexpectedEof {
-                buffered: src.len(),
-            }),
-        }
+        self.frames.decode_eof(src)
     }
 }
 
 impl<T: AsRef<[u8]>> Encode<T> for Frame {
     #[inline]
     fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), Error> {
-        let body = item.as_ref();
-        let length =
-            u32::try_from(body.len() + HEADER_LENGTH).map_err(|_| Error::PacketTooLarge {
-                length: (body.len() + HEADER_LENGTH) as u64,
-                limit: u32::MAX as usize,
-            })?;
-        dst.reserve(HEADER_LENGTH + body.len());
-        dst.put_u32(length);
-        dst.put_slice(body);
-        Ok(())
+        self.frames.encode(item, dst)
     }
 }

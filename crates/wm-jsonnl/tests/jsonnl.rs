@@ -160,8 +160,8 @@ fn over_long_line_is_reported_before_its_newline_and_not_buffered() {
 
 #[test]
 fn newline_search_resumes_where_it_stopped() {
-    // `input` is told how much it already examined and must not look there again: a
-    // newline before `examined` cannot be this packet's end (it was the previous one's).
+    // `input` is told how much it already examined and must start looking there: with a
+    // `\n` planted before `examined`, only a search that starts over would find it.
     use wm_protocol::packet::{Input, PacketFormat};
     let mut format = JsonNl::<Value>::new();
     assert_eq!(format.input(b"1\n23", 2).unwrap(), Input::NeedMore);

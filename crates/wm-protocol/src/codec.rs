@@ -12,8 +12,9 @@ use crate::{Encode, Protocol};
 /// configured one.
 ///
 /// Bytes the protocol queues on its own ([`Protocol::take_output`]) are written ahead of the
-/// next item encoded through the sink; drivers that must answer without waiting for the
-/// application (a WebSocket pong) use the protocol directly instead.
+/// next item encoded through the sink (and stay written if encoding that item fails);
+/// drivers that must answer without waiting for the application (a WebSocket pong) use the
+/// protocol directly instead.
 #[derive(Debug, Clone, Default)]
 pub struct Codec<P> {
     protocol: P,

@@ -70,6 +70,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// What end of input means for a protocol with `buffered` bytes left over: nothing if
+    /// there are none, [`Error::UnexpectedEof`] otherwise.
+    pub fn check_eof(buffered: usize) -> Result<(), Self> {
+        match buffered {
+            0 => Ok(()),
+            buffered => Err(Self::UnexpectedEof { buffered }),
+        }
+    }
+
     /// A [`Error::Malformed`] from anything that describes the problem.
     pub fn malformed(reason: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Malformed(reason.into())

@@ -43,7 +43,7 @@
 //! impl EncodePacket<&str> for ShortPackets {
 //!     fn encode(&mut self, msg: &str, dst: &mut BytesMut) -> Result<(), Error> {
 //!         let len = u8::try_from(msg.len())
-//!             .map_err(|_| Error::PacketTooLarge { length: msg.len() as u64, limit: 255 })?;
+//!             .map_err(|_| Error::PacketTooLarge { length: 1 + msg.len() as u64, limit: 256 })?;
 //!         dst.put_u8(len);
 //!         dst.put_slice(msg.as_bytes());
 //!         Ok(())
@@ -97,4 +97,5 @@ pub mod testing;
 pub use codec::Codec;
 pub use error::Error;
 pub use limits::{Limits, DEFAULT_MAX_PACKAGE_SIZE};
+pub use packet::MAX_RESERVE_AHEAD;
 pub use protocol::{Encode, Protocol};

@@ -16,6 +16,11 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::{Encode, Error, Limits, Protocol};
 
+/// The most memory reserved ahead for a packet whose length is known but whose bytes
+/// have not arrived. A peer's 4-byte header may declare the full package size; reserving
+/// all of it at once would let idle connections pin that much memory each.
+pub const MAX_RESERVE_AHEAD: usize = 64 * 1024;
+
 /// What [`PacketFormat::input`] learned from the buffered bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -42,6 +47,11 @@ pub trait PacketFormat {
     /// packet without producing a message.
     fn decode(&mut self, packet: Bytes) -> Result<Option<Self::Message>, Error>;
 
+    /// Bytes kept from the end of what was examined while skipping an over-limit packet
+    /// of unknown length, so that an end delimiter split across two reads is still
+    /// found. A format whose delimiter is `n` bytes long sets `n - 1`.
+    const DELIMITER_OVERLAP: usize = 0;
+
     /// Decides what an over-limit packet becomes. `length` is its length if `input` named
     /// one, `None` if no end was found within `limit` bytes.
     ///
@@ -49,7 +59,9 @@ pub trait PacketFormat {
     /// [`Error::PacketEndNotFound`]. Returning `Ok(message)` instead reports `message`,
     /// skips the packet's bytes as they arrive (never buffering them) and goes on with the
     /// next packet. Skipping a packet whose length is unknown relies on `input` finding its
-    /// end in the bytes that follow, as a delimiter search does.
+    /// end in the bytes that follow, as a delimiter search does (see
+    /// [`DELIMITER_OVERLAP`](PacketFormat::DELIMITER_OVERLAP) for delimiters longer than
+    /// a byte).
     ///
     /// For a delimited format, whether `length` is known depends on how the bytes arrived
     /// (the delimiter may or may not be buffered yet); a message that must not depend on
@@ -152,7 +164,7 @@ impl<F: PacketFormat> PacketProtocol<F> {
                 }
             }
             None => {
-                src.clear();
+                keep_overlap::<F>(src);
                 State::SkippingToEnd
             }
         };
@@ -160,6 +172,21 @@ impl<F: PacketFormat> PacketProtocol<F> {
             self.state = State::Measuring { examined: 0 };
         }
         Ok(Some(message))
+    }
+}
+
+/// Drops what was examined of a skipped packet but its last [`PacketFormat::DELIMITER_OVERLAP`]
+/// bytes.
+fn keep_overlap<F: PacketFormat>(src: &mut BytesMut) {
+    let keep = F::DELIMITER_OVERLAP.min(src.len());
+    src.advance(src.len() - keep);
+}
+
+/// A length from `input`, which must be at least 1.
+fn measured(length: usize) -> Result<usize, Error> {
+    match length {
+        0 => Err(Error::malformed("input() measured a packet of 0 bytes")),
+        length => Ok(length),
     }
 }
 
@@ -171,7 +198,9 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
         loop {
             match self.state {
                 // Like Workerman's read loop, `input` only ever sees a started packet.
-                State::Measuring { .. } if src.is_empty() => return Ok(None),
+                State::Measuring { .. } | State::SkippingToEnd if src.is_empty() => {
+                    return Ok(None)
+                }
                 // `min`: a caller may hand in a different, shorter buffer; formats slice at
                 // `examined`, which must not panic.
                 State::Measuring { examined } => {
@@ -186,18 +215,18 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
                             };
                             return Ok(None);
                         }
-                        Input::Packet(0) => {
-                            return Err(Error::malformed("input() measured a packet of 0 bytes"));
+                        Input::Packet(length) => {
+                            let length = measured(length)?;
+                            if length > self.max_package_size {
+                                return self.oversize(Some(length), src);
+                            }
+                            self.state = State::Awaiting { length };
                         }
-                        Input::Packet(length) if length > self.max_package_size => {
-                            return self.oversize(Some(length), src);
-                        }
-                        Input::Packet(length) => self.state = State::Awaiting { length },
                     }
                 }
                 State::Awaiting { length } => {
                     if src.len() < length {
-                        src.reserve(length - src.len());
+                        src.reserve((length - src.len()).min(MAX_RESERVE_AHEAD));
                         return Ok(None);
                     }
                     self.state = State::Measuring { examined: 0 };
@@ -219,10 +248,14 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
                 }
                 State::SkippingToEnd => match self.format.input(src, 0)? {
                     Input::NeedMore => {
-                        src.clear();
+                        keep_overlap::<F>(src);
                         return Ok(None);
                     }
-                    Input::Packet(length) => self.state = State::Skipping { remaining: length },
+                    Input::Packet(length) => {
+                        self.state = State::Skipping {
+                            remaining: measured(length)?,
+                        }
+                    }
                 },
             }
         }
@@ -238,10 +271,7 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
                 src.clear();
                 Ok(None)
             }
-            _ if src.is_empty() => Ok(None),
-            _ => Err(Error::UnexpectedEof {
-                buffered: src.len(),
-            }),
+            _ => Error::check_eof(src.len()).map(|()| None),
         }
     }
 }

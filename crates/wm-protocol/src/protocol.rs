@@ -10,7 +10,15 @@ use bytes::BytesMut;
 /// packets off the front of the buffer and remembers how far it has looked into the rest,
 /// so a sender that trickles one byte at a time costs O(n), not O(n²).
 ///
-/// An `Err` is fatal for the connection; the buffer's contents are then unspecified.
+/// An `Err` means the connection should be closed (with the wire reaction the error
+/// names, if any). The built-in protocols consume the offending packet where they can tell
+/// its end, so calling `decode` again does not panic or loop, but what it then yields is not
+/// part of their contract.
+///
+/// A protocol keeps positions into the buffer between calls (how far it searched, the
+/// length it read), so it must be given the same buffer each time, only appended to and
+/// consumed by the protocol itself. Any other buffer gives wrong messages, never a panic or
+/// undefined behaviour.
 pub trait Protocol {
     /// What one decoded packet becomes.
     type Message;
@@ -25,8 +33,10 @@ pub trait Protocol {
     /// Like [`decode`](Protocol::decode), for when the peer has closed its side: bytes that
     /// do not form a whole message are an error rather than a reason to wait.
     ///
-    /// The default turns leftover bytes into an [`io::ErrorKind::UnexpectedEof`] error;
-    /// protocols with a typed error override it.
+    /// The default turns leftover bytes into an [`io::ErrorKind::UnexpectedEof`] error,
+    /// since it knows nothing of `Self::Error`; the framing protocols override it to give
+    /// [`Error::UnexpectedEof`](crate::Error::UnexpectedEof) (see
+    /// [`Error::check_eof`](crate::Error::check_eof)).
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Message>, Self::Error> {
         match self.decode(src)? {
             Some(message) => Ok(Some(message)),

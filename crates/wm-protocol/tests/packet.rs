@@ -182,18 +182,57 @@ fn skipping_never_buffers_the_skipped_packet() {
     );
 }
 
+/// `\r\n`-terminated packets whose `input` refuses to look at an empty buffer.
+struct CrLf;
+
+impl PacketFormat for CrLf {
+    type Message = Result<Bytes, ()>;
+    const DELIMITER_OVERLAP: usize = 1;
+
+    fn input(&mut self, buf: &[u8], examined: usize) -> Result<Input, Error> {
+        assert!(!buf.is_empty(), "input() called on an empty buffer");
+        // Resume one byte early: the `\r` may have been the last byte examined.
+        let from = examined.saturating_sub(1);
+        Ok(match memchr::memmem::find(&buf[from..], b"\r\n") {
+            Some(i) => Input::Packet(from + i + 2),
+            None => Input::NeedMore,
+        })
+    }
+
+    fn decode(&mut self, packet: Bytes) -> Result<Option<Self::Message>, Error> {
+        Ok(Some(Ok(packet.slice(..packet.len() - 2))))
+    }
+
+    fn oversize(&mut self, _: Option<usize>, _: usize) -> Result<Self::Message, Error> {
+        Ok(Err(()))
+    }
+}
+
 #[test]
-fn input_never_sees_an_empty_buffer_even_with_a_zero_limit() {
-    let t = assert_every_split(|| skipping_nul(0), b"");
-    assert_eq!(
-        t,
-        wm_protocol::testing::Transcript {
-            messages: vec![],
-            error: None
-        }
-    );
+fn input_never_sees_an_empty_buffer() {
+    // Measuring, and skipping an over-long packet to its end, both with empty reads
+    // between the bytes.
+    let make = || PacketProtocol::with_max_package_size(CrLf, 8);
+    let wire = b"ok\r\n0123456789abc\r\nnext\r\n";
+    let mut cuts: Vec<usize> = (0..=wire.len()).collect();
+    cuts.extend(0..=wire.len());
+    let t = wm_protocol::testing::decode_split_at(&mut make(), wire, &cuts);
+    assert_eq!(t.messages, [r#"Ok(b"ok")"#, "Err(())", r#"Ok(b"next")"#]);
+    assert_eq!(t.error, None);
+    let t = assert_every_split(|| nul(0), b"");
+    assert_eq!(t.messages.len() + t.error.iter().len(), 0);
     let t = assert_every_split(|| nul(0), b"a\0");
     assert_eq!(t.error.as_deref(), Some("PacketEndNotFound { limit: 0 }"));
+}
+
+#[test]
+fn skipping_to_the_end_finds_a_delimiter_split_across_reads() {
+    // The `\r` arrives in the read that passes the limit, the `\n` in the next one.
+    let make = || PacketProtocol::with_max_package_size(CrLf, 8);
+    let t = assert_every_split(make, b"0123456789\r\nnext\r\n");
+    assert_eq!(t.messages, ["Err(())", r#"Ok(b"next")"#]);
+    let t = wm_protocol::testing::decode_split_at(&mut make(), b"0123456789\r\nnext\r\n", &[11]);
+    assert_eq!(t.messages, ["Err(())", r#"Ok(b"next")"#]);
 }
 
 #[test]

@@ -19,8 +19,9 @@
 //! buffer, without copying. [`TextCodec`] and [`TextBytesCodec`] are the same as
 //! tokio-util codecs.
 //!
-//! Each line is scanned once: the decoder remembers how far it looked, so a peer sending
-//! one byte at a time costs O(n).
+//! The decoders remember how far they searched for `\n`, so no byte is searched twice
+//! (but for the line that fails the connection) and a peer sending one byte at a time
+//! costs O(n).
 //!
 //! # Example
 //!
@@ -62,7 +63,7 @@ pub type TextCodec = wm_protocol::Codec<Text>;
 #[cfg(feature = "tokio-util")]
 pub type TextBytesCodec = wm_protocol::Codec<TextBytes>;
 
-/// Finds line ends without looking at a byte twice.
+/// Finds line ends, remembering how far it searched so that no byte is searched twice.
 #[derive(Debug, Clone)]
 struct LineSplitter {
     max_line_length: usize,
@@ -132,13 +133,6 @@ impl LineSplitter {
             limit: self.max_line_length,
         }
     }
-
-    fn decode_eof(&self, src: &BytesMut) -> Result<(), Error> {
-        match src.len() {
-            0 => Ok(()),
-            buffered => Err(Error::UnexpectedEof { buffered }),
-        }
-    }
 }
 
 /// Length of a line without its trailing `\r`s (the `\n` already cut off).
@@ -197,7 +191,7 @@ macro_rules! line_protocol_constructors {
     };
 }
 
-/// The most lines [`Text`] cuts off the buffer in one go.
+/// The most lines [`Text`] checks in one go.
 const BATCH_LINES: usize = 64;
 /// Past this many bytes, [`Text`] adds no more lines to a batch.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -205,16 +199,17 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// The text protocol with `String` messages.
 ///
 /// Checking the UTF-8 of each short line on its own costs more than the check itself
-/// (starting and ending the SIMD validator), so when a line is complete, `Text` cuts every
-/// complete line that follows it in the buffer too (up to 64 lines or 64 KiB), checks them
-/// in one call and hands them out one per `decode`. Bytes after the last whole line stay
-/// in the buffer.
+/// (starting and ending the SIMD validator), so when a line is complete, `Text` also takes
+/// every complete line that follows it in the buffer (up to 64 lines or 64 KiB), checks
+/// them in one call and hands them out one per `decode`. Each line stays in the buffer
+/// until it is handed out, so switching protocols between messages loses nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Text {
     lines: LineSplitter,
-    /// Lines cut and checked, not handed out yet.
-    ready: VecDeque<String>,
-    /// Where each line of the batch being cut ends (`\n` included); kept to reuse its memory.
+    /// Lines checked but not handed out yet, with their length in the buffer.
+    ready: VecDeque<(String, usize)>,
+    /// Where each line of the batch being checked ends (`\n` included); a field to reuse
+    /// its memory.
     ends: Vec<usize>,
 }
 
@@ -227,60 +222,59 @@ impl Protocol for Text {
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<String>, Error> {
         if self.ready.is_empty() {
-            self.cut_batch(src)?;
+            self.check_batch(src)?;
         }
-        Ok(self.ready.pop_front())
+        Ok(self.ready.pop_front().map(|(line, length)| {
+            src.advance(length.min(src.len()));
+            line
+        }))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<String>, Error> {
         match self.decode(src)? {
             Some(line) => Ok(Some(line)),
-            None => self.lines.decode_eof(src).map(|()| None),
+            None => Error::check_eof(src.len()).map(|()| None),
         }
     }
 }
 
 impl Text {
-    /// Cuts the complete lines at the front of `src` into `ready`, checking their UTF-8 in
-    /// one call. Lines before a bad one are queued; the bad one is the error of the call
-    /// that finds it first in line.
-    fn cut_batch(&mut self, src: &mut BytesMut) -> Result<(), Error> {
+    /// Queues the complete lines at the front of `src` in `ready`, checking their UTF-8
+    /// in one call. Lines before a bad one are queued; the bad one is the error of the call
+    /// that reaches it.
+    fn check_batch(&mut self, src: &mut BytesMut) -> Result<(), Error> {
         let Some(first) = self.lines.next_line(src)? else {
             return Ok(());
         };
         self.ends.clear();
         self.ends.push(first.consumed);
-        // Whether the search below reached the end of the buffer without stopping early.
-        let mut searched_to_end = true;
-        for offset in memchr_iter(b'\n', &src[first.consumed..]) {
+        let mut newlines = memchr_iter(b'\n', &src[first.consumed..]);
+        // The search stops where the batch does, so the next one starts there: no byte is
+        // searched twice, but for an over-long line, which fails the connection next call.
+        let mut searched_to_end = false;
+        while self.ends.len() < BATCH_LINES && self.batch_end() < BATCH_BYTES {
+            let Some(offset) = newlines.next() else {
+                searched_to_end = true;
+                break;
+            };
             let end = first.consumed + offset + 1;
-            let start = self.ends[self.ends.len() - 1];
-            if end - start > self.lines.max_line_length
-                || self.ends.len() == BATCH_LINES
-                || end > BATCH_BYTES
-            {
-                // Left for the next call: this line (maybe too long) is searched again.
-                searched_to_end = false;
-                #[cfg(test)]
-                {
-                    self.lines.searched += end - first.consumed;
-                }
+            if end - self.batch_end() > self.lines.max_line_length {
                 break;
             }
             self.ends.push(end);
         }
-        let batch = self.ends[self.ends.len() - 1];
+        let batch = self.batch_end();
         #[cfg(test)]
-        if searched_to_end {
-            self.lines.searched += src.len() - first.consumed;
+        {
+            self.lines.searched += if searched_to_end { src.len() } else { batch } - first.consumed;
         }
 
         let text = match simdutf8::basic::from_utf8(&src[..batch]) {
             Ok(text) => text,
             Err(_) => {
-                // The slow, exact check runs only when something is wrong.
-                let valid_up_to =
-                    std::str::from_utf8(&src[..batch]).map_or_else(|e| e.valid_up_to(), |_| batch);
+                // The exact position is looked for only when something is wrong.
+                let valid_up_to = simdutf8::compat::from_utf8(&src[..batch])
+                    .map_or_else(|e| e.valid_up_to(), |_| batch);
                 let good_lines = self.ends.partition_point(|&end| end <= valid_up_to);
                 if good_lines == 0 {
                     src.advance(first.consumed);
@@ -288,21 +282,33 @@ impl Text {
                 }
                 self.ends.truncate(good_lines);
                 searched_to_end = false;
-                std::str::from_utf8(&src[..valid_up_to]).unwrap_or_default()
+                let good = self.batch_end();
+                std::str::from_utf8(&src[..good]).map_err(|e| Error::InvalidUtf8 {
+                    valid_up_to: e.valid_up_to(),
+                })?
             }
         };
         let mut start = 0;
         for &end in &self.ends {
             let content = start + content_length(&text.as_bytes()[start..end - 1]);
-            // Line ends and the `\r`s before them are ASCII, so these are char boundaries.
-            if let Some(line) = text.get(start..content) {
-                self.ready.push_back(line.to_owned());
-            }
+            // `start` follows a `\n` and `content` precedes `\r` or `\n`: ASCII, so both are
+            // character boundaries.
+            self.ready
+                .push_back((text[start..content].to_owned(), end - start));
             start = end;
         }
-        src.advance(start);
-        self.lines.next_index = if searched_to_end { src.len() } else { 0 };
+        // Where the search stopped, counted from the buffer as it will be once the batch is
+        // handed out.
+        self.lines.next_index = if searched_to_end {
+            src.len() - start
+        } else {
+            0
+        };
         Ok(())
+    }
+
+    fn batch_end(&self) -> usize {
+        self.ends[self.ends.len() - 1]
     }
 }
 
@@ -339,7 +345,7 @@ impl Protocol for TextBytes {
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Error> {
         match self.decode(src)? {
             Some(line) => Ok(Some(line)),
-            None => self.lines.decode_eof(src).map(|()| None),
+            None => Error::check_eof(src.len()).map(|()| None),
         }
     }
 }
@@ -373,5 +379,31 @@ mod tests {
             text.lines.searched, 100_001,
             "bytes searched for the newline"
         );
+    }
+
+    /// Many lines in one read go out in batches; each batch's search stops where the batch
+    /// does and the next one starts there, so every byte is searched once.
+    #[test]
+    fn batches_never_rescan() {
+        // Short lines end batches at 64 lines, 3 KiB lines at 64 KiB.
+        for max_width in [300, 3000] {
+            let mut buf = BytesMut::new();
+            for i in 0..2000 {
+                let width = i % max_width;
+                buf.extend_from_slice(format!("line {i:>width$}\r\n").as_bytes());
+            }
+            buf.extend_from_slice(b"tail without newline");
+            let total = buf.len();
+            let mut text = Text::new();
+            let mut n = 0;
+            while let Some(line) = text.decode(&mut buf).unwrap() {
+                assert!(line.starts_with("line "), "{line:?}");
+                n += 1;
+            }
+            assert_eq!(n, 2000);
+            assert_eq!(text.lines.searched, total, "bytes searched for the newline");
+            assert_eq!(&buf[..], b"tail without newline");
+            assert_eq!(text.lines.next_index, buf.len());
+        }
     }
 }
