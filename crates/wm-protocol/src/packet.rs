@@ -190,10 +190,24 @@ fn measured(length: usize) -> Result<usize, Error> {
     }
 }
 
+impl<F: PacketFormat> PacketProtocol<F> {
+    /// Cuts the whole packet of `length` bytes off `src` and decodes it.
+    #[inline]
+    fn take_packet(
+        &mut self,
+        length: usize,
+        src: &mut BytesMut,
+    ) -> Result<Option<F::Message>, Error> {
+        self.state = State::Measuring { examined: 0 };
+        self.format.decode(src.split_to(length).freeze())
+    }
+}
+
 impl<F: PacketFormat> Protocol for PacketProtocol<F> {
     type Message = F::Message;
     type Error = Error;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<F::Message>, Error> {
         loop {
             match self.state {
@@ -221,6 +235,12 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
                                 return self.oversize(Some(length), src);
                             }
                             self.state = State::Awaiting { length };
+                            if src.len() >= length {
+                                // The common case, a whole packet already buffered.
+                                if let Some(message) = self.take_packet(length, src)? {
+                                    return Ok(Some(message));
+                                }
+                            }
                         }
                     }
                 }
@@ -229,9 +249,7 @@ impl<F: PacketFormat> Protocol for PacketProtocol<F> {
                         src.reserve((length - src.len()).min(MAX_RESERVE_AHEAD));
                         return Ok(None);
                     }
-                    self.state = State::Measuring { examined: 0 };
-                    let packet = src.split_to(length).freeze();
-                    if let Some(message) = self.format.decode(packet)? {
+                    if let Some(message) = self.take_packet(length, src)? {
                         return Ok(Some(message));
                     }
                 }
