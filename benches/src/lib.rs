@@ -15,9 +15,9 @@ pub const READ_SIZE: usize = 4096;
 /// Criterion settings for inputs of several MiB: few samples, each long enough.
 pub fn criterion() -> Criterion {
     Criterion::default()
-        .sample_size(10)
+        .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4))
+        .measurement_time(Duration::from_secs(5))
         .configure_from_args()
 }
 

@@ -173,6 +173,17 @@ impl<F: PacketFormat> PacketProtocol<F> {
         }
         Ok(Some(message))
     }
+
+    /// Cuts the whole packet of `length` bytes off `src` and decodes it.
+    #[inline]
+    fn take_packet(
+        &mut self,
+        length: usize,
+        src: &mut BytesMut,
+    ) -> Result<Option<F::Message>, Error> {
+        self.state = State::Measuring { examined: 0 };
+        self.format.decode(src.split_to(length).freeze())
+    }
 }
 
 /// Drops what was examined of a skipped packet but its last [`PacketFormat::DELIMITER_OVERLAP`]
@@ -187,19 +198,6 @@ fn measured(length: usize) -> Result<usize, Error> {
     match length {
         0 => Err(Error::malformed("input() measured a packet of 0 bytes")),
         length => Ok(length),
-    }
-}
-
-impl<F: PacketFormat> PacketProtocol<F> {
-    /// Cuts the whole packet of `length` bytes off `src` and decodes it.
-    #[inline]
-    fn take_packet(
-        &mut self,
-        length: usize,
-        src: &mut BytesMut,
-    ) -> Result<Option<F::Message>, Error> {
-        self.state = State::Measuring { examined: 0 };
-        self.format.decode(src.split_to(length).freeze())
     }
 }
 

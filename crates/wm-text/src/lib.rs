@@ -44,9 +44,9 @@
 //! # }
 //! ```
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::collections::VecDeque;
 
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::{memchr, memchr_iter};
 use wm_protocol::{Encode, Limits, Protocol};
 
