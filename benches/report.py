@@ -1,45 +1,58 @@
 #!/usr/bin/env python3
-"""Prints the medians of the last `cargo bench -p wm-benches` run as markdown tables,
-with each contender's speed relative to the group's anchor (a ratio > 1 means faster).
+"""Prints criterion results of `cargo bench -p wm-benches` as markdown tables, with each
+contender's speed relative to its group's anchor (the anchor's median time over the
+contender's: above 1 is faster).
 
-    python3 benches/report.py            # all groups under target/criterion
+    python3 benches/report.py                      # the last run, in target/criterion
+    python3 benches/report.py RUN1 RUN2 RUN3       # several runs (copies of target/criterion)
+
+With several runs, the ratio is computed within each run (same bytes, same run) and the
+table gives the median of those ratios and their range, and the median of the medians.
+On a shared machine single runs move by ±20%; several runs show how far.
 """
 import json
 import pathlib
+import statistics
 import sys
 
 ANCHORS = ("tokio-util LinesCodec", "tokio-util LengthDelimitedCodec",
            "tokio-util LinesCodec+serde_json")
-root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
 
 
-def median_ns(bench_dir):
-    est = json.loads((bench_dir / "new" / "estimates.json").read_text())
-    return est["median"]["point_estimate"]
+def load(root):
+    """{group: {function: (median_ns, throughput)}} for one run."""
+    groups = {}
+    for bench in sorted(pathlib.Path(root).glob("**/new/benchmark.json")):
+        meta = json.loads(bench.read_text())
+        est = json.loads((bench.parent / "estimates.json").read_text())
+        groups.setdefault(meta["group_id"], {})[meta["function_id"]] = (
+            est["median"]["point_estimate"], meta.get("throughput"))
+    return groups
 
 
-def name_of(bench_dir):
-    meta = json.loads((bench_dir / "new" / "benchmark.json").read_text())
-    return meta["group_id"], meta["function_id"], meta.get("throughput")
-
-
-groups = {}
-for est in sorted(root.glob("**/new/estimates.json")):
-    bench_dir = est.parent.parent
-    try:
-        group, function, throughput = name_of(bench_dir)
-    except (FileNotFoundError, KeyError):
-        continue
-    groups.setdefault(group, []).append((function, median_ns(bench_dir), throughput))
-
-for group, rows in sorted(groups.items()):
-    anchor = next((ns for f, ns, _ in rows if f in ANCHORS), None)
+runs = [load(r) for r in (sys.argv[1:] or ["target/criterion"])]
+for group in sorted(runs[0]):
+    functions = list(runs[0][group])
+    anchor = next((f for f in functions if f in ANCHORS), None)
     print(f"\n`{group}`\n")
-    print("| contender | median | throughput | vs anchor |")
-    print("|---|---:|---:|---:|")
-    for function, ns, throughput in rows:
+    if len(runs) == 1:
+        print("| contender | median | throughput | vs anchor |")
+        print("|---|---:|---:|---:|")
+    else:
+        print(f"| contender | median of {len(runs)} medians | throughput | vs anchor, median (range) |")
+        print("|---|---:|---:|---:|")
+    for f in functions:
+        medians = [run[group][f][0] for run in runs if f in run.get(group, {})]
+        ns = statistics.median(medians)
+        throughput = runs[0][group][f][1]
         gibs = ""
         if throughput and "Bytes" in throughput:
             gibs = f"{throughput['Bytes'] / ns * 1e9 / 2**30:.2f} GiB/s"
-        ratio = f"{anchor / ns:.2f}×" if anchor else ""
-        print(f"| {function} | {ns / 1e6:.2f} ms | {gibs} | {ratio} |")
+        ratio = ""
+        if anchor:
+            ratios = [run[group][anchor][0] / run[group][f][0]
+                      for run in runs if f in run.get(group, {})]
+            ratio = f"{statistics.median(ratios):.2f}×"
+            if len(ratios) > 1:
+                ratio += f" ({min(ratios):.2f}–{max(ratios):.2f})"
+        print(f"| {f} | {ns / 1e6:.2f} ms | {gibs} | {ratio} |")
