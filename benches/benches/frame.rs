@@ -2,9 +2,9 @@
 //! wire format and a hand loop, on the same 16 MiB, as one buffer and as 4 KiB reads.
 
 use bytes::BytesMut;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokio_util::codec::{length_delimited::LengthDelimitedCodec, Decoder};
-use wm_benches::{decode_buffer, decode_reads, frames, HandFrames};
+use wm_benches::{bench_decoder, decode_reads, frames, Feed, HandFrames};
 use wm_frame::FrameCodec;
 
 const LIMIT: usize = 10 * 1024 * 1024;
@@ -36,27 +36,20 @@ fn frame(c: &mut Criterion) {
             .map(BytesMut::freeze)
     );
 
-    for (mode, reads) in [("buffer", false), ("4k-reads", true)] {
+    for (mode, feed) in Feed::ALL {
         let mut group = c.benchmark_group(format!("frame/{mode}"));
         group.throughput(Throughput::Bytes(data.len() as u64));
-        macro_rules! contender {
-            ($name:literal, $make:expr) => {
-                if reads {
-                    group.bench_function($name, |b| b.iter(|| decode_reads(&mut $make, &data)));
-                } else {
-                    group.bench_function($name, |b| {
-                        b.iter_batched_ref(
-                            || BytesMut::from(&data[..]),
-                            |buf| decode_buffer(&mut $make, buf),
-                            BatchSize::LargeInput,
-                        )
-                    });
-                }
-            };
-        }
-        contender!("wm FrameCodec", FrameCodec::new());
-        contender!("tokio-util LengthDelimitedCodec", length_delimited());
-        contender!("hand length+split_to", HandFrames);
+        bench_decoder(&mut group, "wm FrameCodec", feed, &data, FrameCodec::new);
+        bench_decoder(
+            &mut group,
+            "tokio-util LengthDelimitedCodec",
+            feed,
+            &data,
+            length_delimited,
+        );
+        bench_decoder(&mut group, "hand length+split_to", feed, &data, || {
+            HandFrames
+        });
         group.finish();
     }
 }

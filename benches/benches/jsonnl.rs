@@ -2,11 +2,10 @@
 //! serde_json loop, for `serde_json::Value` and a typed struct, on the same 4 MiB of small
 //! objects, as one buffer and as 4 KiB reads.
 
-use bytes::BytesMut;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::Value;
 use wm_benches::{
-    decode_buffer, decode_reads, json_lines, ChatMessage, HandJsonLines, LinesThenJson,
+    bench_decoder, decode_reads, json_lines, ChatMessage, Feed, HandJsonLines, LinesThenJson,
 };
 use wm_jsonnl::JsonNlCodec;
 
@@ -26,47 +25,61 @@ fn jsonnl(c: &mut Criterion) {
         lines
     );
 
-    for (mode, reads) in [("buffer", false), ("4k-reads", true)] {
-        for ty in ["Value", "struct"] {
-            let mut group = c.benchmark_group(format!("jsonnl/{ty}/{mode}"));
-            group.throughput(Throughput::Bytes(data.len() as u64));
-            macro_rules! contender {
-                ($name:literal, $make:expr) => {
-                    if reads {
-                        group.bench_function($name, |b| b.iter(|| decode_reads(&mut $make, &data)));
-                    } else {
-                        group.bench_function($name, |b| {
-                            b.iter_batched_ref(
-                                || BytesMut::from(&data[..]),
-                                |buf| decode_buffer(&mut $make, buf),
-                                BatchSize::LargeInput,
-                            )
-                        });
-                    }
-                };
-            }
-            if ty == "Value" {
-                contender!("wm JsonNlCodec", JsonNlCodec::<Value>::new());
-                contender!(
-                    "tokio-util LinesCodec+serde_json",
-                    LinesThenJson::<Value>::default()
-                );
-                contender!("hand memchr+serde_json", HandJsonLines::<Value>::default());
-            } else {
-                contender!("wm JsonNlCodec", JsonNlCodec::<ChatMessage>::new());
-                contender!(
-                    "tokio-util LinesCodec+serde_json",
-                    LinesThenJson::<ChatMessage>::default()
-                );
-                contender!(
-                    "hand memchr+serde_json",
-                    HandJsonLines::<ChatMessage>::default()
-                );
-            }
-            group.finish();
-        }
+    for (mode, feed) in Feed::ALL {
+        let mut group = c.benchmark_group(format!("jsonnl/Value/{mode}"));
+        group.throughput(Throughput::Bytes(data.len() as u64));
+        bench_decoder(
+            &mut group,
+            "wm JsonNlCodec",
+            feed,
+            &data,
+            JsonNlCodec::<Value>::new,
+        );
+        bench_decoder(
+            &mut group,
+            LINES,
+            feed,
+            &data,
+            LinesThenJson::<Value>::default,
+        );
+        bench_decoder(
+            &mut group,
+            HAND,
+            feed,
+            &data,
+            HandJsonLines::<Value>::default,
+        );
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("jsonnl/struct/{mode}"));
+        group.throughput(Throughput::Bytes(data.len() as u64));
+        bench_decoder(
+            &mut group,
+            "wm JsonNlCodec",
+            feed,
+            &data,
+            JsonNlCodec::<ChatMessage>::new,
+        );
+        bench_decoder(
+            &mut group,
+            LINES,
+            feed,
+            &data,
+            LinesThenJson::<ChatMessage>::default,
+        );
+        bench_decoder(
+            &mut group,
+            HAND,
+            feed,
+            &data,
+            HandJsonLines::<ChatMessage>::default,
+        );
+        group.finish();
     }
 }
+
+const LINES: &str = "tokio-util LinesCodec+serde_json";
+const HAND: &str = "hand memchr+serde_json";
 
 criterion_group! {
     name = benches;

@@ -1,10 +1,9 @@
 //! Text lines: `TextCodec` (String and Bytes) beside tokio-util's `LinesCodec` and a
 //! memchr + `split_to` loop, on the same 16 MiB, as one buffer and as 4 KiB reads.
 
-use bytes::BytesMut;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokio_util::codec::LinesCodec;
-use wm_benches::{decode_buffer, decode_reads, text_lines, HandLines};
+use wm_benches::{bench_decoder, decode_reads, text_lines, Feed, HandLines};
 use wm_text::{TextBytesCodec, TextCodec};
 
 const LIMIT: usize = 10 * 1024 * 1024;
@@ -19,31 +18,33 @@ fn text(c: &mut Criterion) {
     );
     assert_eq!(decode_reads(&mut HandLines::default(), &data), lines);
 
-    for (mode, reads) in [("buffer", false), ("4k-reads", true)] {
+    for (mode, feed) in Feed::ALL {
         let mut group = c.benchmark_group(format!("text/{mode}"));
         group.throughput(Throughput::Bytes(data.len() as u64));
-        macro_rules! contender {
-            ($name:literal, $make:expr) => {
-                if reads {
-                    group.bench_function($name, |b| b.iter(|| decode_reads(&mut $make, &data)));
-                } else {
-                    group.bench_function($name, |b| {
-                        b.iter_batched_ref(
-                            || BytesMut::from(&data[..]),
-                            |buf| decode_buffer(&mut $make, buf),
-                            BatchSize::LargeInput,
-                        )
-                    });
-                }
-            };
-        }
-        contender!("wm TextCodec (String)", TextCodec::new());
-        contender!("wm TextBytesCodec (Bytes)", TextBytesCodec::new());
-        contender!(
-            "tokio-util LinesCodec",
-            LinesCodec::new_with_max_length(LIMIT)
+        bench_decoder(
+            &mut group,
+            "wm TextCodec (String)",
+            feed,
+            &data,
+            TextCodec::new,
         );
-        contender!("hand memchr+split_to", HandLines::default());
+        bench_decoder(
+            &mut group,
+            "wm TextBytesCodec (Bytes)",
+            feed,
+            &data,
+            TextBytesCodec::new,
+        );
+        bench_decoder(&mut group, "tokio-util LinesCodec", feed, &data, || {
+            LinesCodec::new_with_max_length(LIMIT)
+        });
+        bench_decoder(
+            &mut group,
+            "hand memchr+split_to",
+            feed,
+            &data,
+            HandLines::default,
+        );
         group.finish();
     }
 }

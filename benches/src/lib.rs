@@ -5,7 +5,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion};
 use memchr::memchr;
 use tokio_util::codec::Decoder;
 
@@ -19,6 +20,45 @@ pub fn criterion() -> Criterion {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
         .configure_from_args()
+}
+
+/// How a contender is fed its input.
+#[derive(Debug, Clone, Copy)]
+pub enum Feed {
+    /// The whole input in one buffer (copied in outside the timing).
+    Buffer,
+    /// The input in reads of [`READ_SIZE`] bytes, appended as from a socket.
+    Reads,
+}
+
+impl Feed {
+    /// Both ways, with the name each group carries.
+    pub const ALL: [(&'static str, Feed); 2] =
+        [("buffer", Feed::Buffer), ("4k-reads", Feed::Reads)];
+}
+
+/// Times one contender: a fresh decoder from `make` decodes all of `data`, fed as `feed` says.
+pub fn bench_decoder<D, M>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    feed: Feed,
+    data: &[u8],
+    make: M,
+) where
+    D: Decoder,
+    D::Error: std::fmt::Debug,
+    M: Fn() -> D,
+{
+    match feed {
+        Feed::Reads => group.bench_function(name, |b| b.iter(|| decode_reads(&mut make(), data))),
+        Feed::Buffer => group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || BytesMut::from(data),
+                |buf| decode_buffer(&mut make(), buf),
+                BatchSize::LargeInput,
+            )
+        }),
+    };
 }
 
 /// A small xorshift generator, so every run and every contender sees the same bytes.
