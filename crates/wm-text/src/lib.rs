@@ -252,18 +252,19 @@ impl Text {
         // The search stops where the batch does, so the next one starts there: no byte is
         // searched twice, but for an over-long line, which fails the connection next call.
         let mut searched_to_end = false;
-        while self.ends.len() < BATCH_LINES && self.batch_end() < BATCH_BYTES {
+        let mut batch = first.consumed;
+        while self.ends.len() < BATCH_LINES && batch < BATCH_BYTES {
             let Some(offset) = newlines.next() else {
                 searched_to_end = true;
                 break;
             };
             let end = first.consumed + offset + 1;
-            if end - self.batch_end() > self.lines.max_line_length {
+            if end - batch > self.lines.max_line_length {
                 break;
             }
             self.ends.push(end);
+            batch = end;
         }
-        let batch = self.batch_end();
         #[cfg(test)]
         {
             self.lines.searched += if searched_to_end { src.len() } else { batch } - first.consumed;
@@ -282,9 +283,10 @@ impl Text {
                 }
                 self.ends.truncate(good_lines);
                 searched_to_end = false;
-                let good = self.batch_end();
-                std::str::from_utf8(&src[..good]).map_err(|e| Error::InvalidUtf8 {
-                    valid_up_to: e.valid_up_to(),
+                std::str::from_utf8(&src[..self.ends[good_lines - 1]]).map_err(|e| {
+                    Error::InvalidUtf8 {
+                        valid_up_to: e.valid_up_to(),
+                    }
                 })?
             }
         };
@@ -305,10 +307,6 @@ impl Text {
             0
         };
         Ok(())
-    }
-
-    fn batch_end(&self) -> usize {
-        self.ends[self.ends.len() - 1]
     }
 }
 
