@@ -10,6 +10,10 @@
 //!   minimal form.
 //! * [`apply_mask`]: the payload mask, eight bytes at a time, resumable mid-payload.
 //! * [`FrameError`] names what was wrong and the close code it calls for.
+//! * [`close::CloseFrame`]: the close payload, with the code and reason rules (1002 for a
+//!   1-byte payload or a code that may not be sent, 1007 for a reason that is not UTF-8).
+//! * [`utf8::Utf8Validator`]: UTF-8 checked piece by piece as a text message arrives, so
+//!   an invalid message fails at its first bad byte.
 //!
 //! The message layer (fragments, UTF-8, control frames, close handshake), the handshakes
 //! and the tokio-util codec come next.
@@ -28,9 +32,11 @@
 //! assert_eq!(payload, b"Hello");
 //! ```
 
+pub mod close;
 mod error;
 pub mod frame;
 mod mask;
+pub mod utf8;
 
 pub use error::{CloseCode, FrameError};
 pub use mask::apply_mask;
