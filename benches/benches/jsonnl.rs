@@ -3,6 +3,7 @@
 //! objects, as one buffer and as 4 KiB reads.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wm_benches::{
     bench_decoder, decode_reads, json_lines, ChatMessage, Feed, HandJsonLines, LinesThenJson,
@@ -26,56 +27,25 @@ fn jsonnl(c: &mut Criterion) {
     );
 
     for (mode, feed) in Feed::ALL {
-        let mut group = c.benchmark_group(format!("jsonnl/Value/{mode}"));
-        group.throughput(Throughput::Bytes(data.len() as u64));
-        bench_decoder(
-            &mut group,
-            "wm JsonNlCodec",
-            feed,
-            &data,
-            JsonNlCodec::<Value>::new,
-        );
-        bench_decoder(
-            &mut group,
-            LINES,
-            feed,
-            &data,
-            LinesThenJson::<Value>::default,
-        );
-        bench_decoder(
-            &mut group,
-            HAND,
-            feed,
-            &data,
-            HandJsonLines::<Value>::default,
-        );
-        group.finish();
-
-        let mut group = c.benchmark_group(format!("jsonnl/struct/{mode}"));
-        group.throughput(Throughput::Bytes(data.len() as u64));
-        bench_decoder(
-            &mut group,
-            "wm JsonNlCodec",
-            feed,
-            &data,
-            JsonNlCodec::<ChatMessage>::new,
-        );
-        bench_decoder(
-            &mut group,
-            LINES,
-            feed,
-            &data,
-            LinesThenJson::<ChatMessage>::default,
-        );
-        bench_decoder(
-            &mut group,
-            HAND,
-            feed,
-            &data,
-            HandJsonLines::<ChatMessage>::default,
-        );
-        group.finish();
+        contenders::<Value>(c, &format!("jsonnl/Value/{mode}"), feed, &data);
+        contenders::<ChatMessage>(c, &format!("jsonnl/struct/{mode}"), feed, &data);
     }
+}
+
+/// The three contenders decoding lines into `T`, as one group.
+fn contenders<T: DeserializeOwned>(c: &mut Criterion, name: &str, feed: Feed, data: &[u8]) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    bench_decoder(
+        &mut group,
+        "wm JsonNlCodec",
+        feed,
+        data,
+        JsonNlCodec::<T>::new,
+    );
+    bench_decoder(&mut group, LINES, feed, data, LinesThenJson::<T>::default);
+    bench_decoder(&mut group, HAND, feed, data, HandJsonLines::<T>::default);
+    group.finish();
 }
 
 const LINES: &str = "tokio-util LinesCodec+serde_json";
