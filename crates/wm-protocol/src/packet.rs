@@ -168,9 +168,8 @@ impl<F: PacketFormat> PacketProtocol<F> {
                 State::SkippingToEnd
             }
         };
-        if self.state == (State::Skipping { remaining: 0 }) {
-            self.state = State::Measuring { examined: 0 };
-        }
+        // A packet skipped whole leaves `Skipping { remaining: 0 }`, which the next
+        // `decode` passes straight through.
         Ok(Some(message))
     }
 
