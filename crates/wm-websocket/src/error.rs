@@ -85,3 +85,103 @@ impl FrameError {
         }
     }
 }
+
+/// Why a WebSocket connection cannot go on. [`Error::close_code`] names the close code
+/// the connection was failed with (the close frame is already queued in the protocol's
+/// output); a handshake error is answered with an HTTP status instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A frame header broke a rule of RFC 6455 §5 (1002), or was over the frame limit
+    /// (1009).
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// A close frame with a bad payload (1002, or 1007 for a reason that is not UTF-8).
+    #[error("invalid close frame: {0}")]
+    Close(#[from] crate::close::CloseError),
+    /// A text message that is not UTF-8 (1007), noticed at its first bad byte.
+    #[error("text message is not valid UTF-8 after byte {valid_up_to}")]
+    InvalidUtf8 {
+        /// How many bytes of the message were valid.
+        valid_up_to: usize,
+    },
+    /// A message whose fragments add up to more than the limit (1009), refused when the
+    /// header of the frame that would cross it arrives.
+    #[error("message of at least {length} bytes is over the limit of {limit} bytes")]
+    MessageTooLarge {
+        /// The size the message would reach.
+        length: u64,
+        /// [`Config::max_message_size`](crate::Config::max_message_size).
+        limit: usize,
+    },
+    /// A message in more frames than the limit (1009).
+    #[error("message has more than {limit} fragments")]
+    TooManyFragments {
+        /// [`Config::max_fragments`](crate::Config::max_fragments).
+        limit: usize,
+    },
+    /// A continuation frame with no message in progress (1002).
+    #[error("continuation frame without a message in progress")]
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message is unfinished (1002).
+    #[error("{opcode:?} frame while a fragmented message is unfinished")]
+    UnfinishedMessage {
+        /// The opcode of the frame that came too early.
+        opcode: OpCode,
+    },
+    /// The opening handshake failed; [`HandshakeError::status`] is the HTTP answer a
+    /// server has queued.
+    ///
+    /// [`HandshakeError::status`]: crate::handshake::HandshakeError::status
+    #[error("opening handshake failed: {0}")]
+    Handshake(#[from] crate::handshake::HandshakeError),
+    /// The transport ended in the middle of a frame or handshake.
+    #[error("connection ended with {buffered} bytes of an unfinished frame or handshake")]
+    UnexpectedEof {
+        /// Bytes that were left.
+        buffered: usize,
+    },
+    /// A message given to the encoder after this end sent or received a close.
+    #[error("cannot send after the close handshake started")]
+    SendAfterClose,
+    /// A ping or pong to send with more than 125 bytes.
+    #[error("control frame payload of {length} bytes; at most 125 are allowed")]
+    ControlPayloadTooLong {
+        /// The payload length.
+        length: usize,
+    },
+    /// A close code that may not be sent (1004–1006, 1015, or outside 1000–4999).
+    #[error("close code {0} may not be sent")]
+    UnsendableCloseCode(u16),
+    /// Too many bytes queued before the handshake completed.
+    #[error("{queued} bytes queued before the handshake completed; the limit is {limit}")]
+    QueueFull {
+        /// Bytes already queued.
+        queued: usize,
+        /// The limit (the message size limit).
+        limit: usize,
+    },
+    /// The transport failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The close code this error fails the connection with, or `None` for errors that end
+    /// it without a close frame (handshake, transport, end of input) or concern only what
+    /// the application tried to send.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        Some(match self {
+            Self::Frame(e) => e.close_code(),
+            Self::Close(e) => e.close_code(),
+            Self::InvalidUtf8 { .. } => CloseCode::INVALID_PAYLOAD,
+            Self::MessageTooLarge { .. } | Self::TooManyFragments { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
+            Self::UnexpectedContinuation | Self::UnfinishedMessage { .. } => {
+                CloseCode::PROTOCOL_ERROR
+            }
+            _ => return None,
+        })
+    }
+}

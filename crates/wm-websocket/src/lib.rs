@@ -33,10 +33,30 @@
 //! ```
 
 pub mod close;
+mod config;
 mod error;
 pub mod frame;
+pub mod handshake;
 mod mask;
+mod message;
+mod protocol;
+#[cfg(feature = "tokio")]
+mod stream;
 pub mod utf8;
 
-pub use error::{CloseCode, FrameError};
+pub use config::{
+    Config, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_HANDSHAKE_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE, MAX_HANDSHAKE_HEADERS,
+};
+pub use error::{CloseCode, Error, FrameError};
+pub use frame::Role;
 pub use mask::apply_mask;
+pub use message::Message;
+pub use protocol::{State, WebSocket};
+#[cfg(feature = "tokio")]
+pub use stream::{accept, accept_with, connect, connect_with, WebSocketStream};
+pub use wm_protocol::{Encode, Protocol};
+
+/// [`WebSocket`] as a tokio-util `Decoder` + `Encoder`, for `Framed`.
+#[cfg(feature = "tokio-util")]
+pub type WebSocketCodec = wm_protocol::Codec<WebSocket>;

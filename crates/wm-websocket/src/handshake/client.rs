@@ -1,0 +1,315 @@
+//! The client's side of the opening handshake (Workerman's `ws://` scheme): write the
+//! upgrade request, then read and check the server's answer.
+
+use base64::Engine;
+use bytes::{BufMut, BytesMut};
+
+use super::{
+    accept_key, collect_headers, has_token, header, header_values, is_header_value, is_token,
+    parse_error, tokens, HandshakeError, HeadReader, Headers,
+};
+use crate::config::MAX_HANDSHAKE_HEADERS;
+
+/// The upgrade request a client sends, built from a `ws://` or `wss://` URL.
+///
+/// Each request carries a fresh key: 16 bytes from a CSPRNG, in base64.
+///
+/// ```
+/// use wm_websocket::handshake::ClientRequest;
+/// let request = ClientRequest::new("ws://127.0.0.1:2345/chat?room=1")?
+///     .origin("http://example.com")
+///     .protocol("chat")
+///     .header("X-Token", "abc");
+/// assert_eq!(request.host(), "127.0.0.1");
+/// assert_eq!(request.port(), 2345);
+/// assert_eq!(request.target(), "/chat?room=1");
+/// # Ok::<(), wm_websocket::handshake::HandshakeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    host: String,
+    port: u16,
+    authority: String,
+    target: String,
+    secure: bool,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    headers: Vec<(String, String)>,
+    key: String,
+}
+
+impl ClientRequest {
+    /// A request for `url`: `ws://host[:port][/path][?query]`, or `wss://` for a stream
+    /// the caller has already wrapped in TLS. IPv6 hosts go in brackets.
+    pub fn new(url: &str) -> Result<Self, HandshakeError> {
+        let invalid = |why: &str| HandshakeError::InvalidUrl(format!("{url:?}: {why}"));
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("no scheme"))?;
+        let secure = match scheme.to_ascii_lowercase().as_str() {
+            "ws" => false,
+            "wss" => true,
+            _ => return Err(invalid("the scheme must be ws or wss")),
+        };
+        if rest.contains('#') {
+            return Err(invalid("a WebSocket URL has no fragment"));
+        }
+        if rest.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+            return Err(invalid("control characters or spaces"));
+        }
+        let (authority, target) = match rest.find(['/', '?']) {
+            Some(at) => (&rest[..at], &rest[at..]),
+            None => (rest, "/"),
+        };
+        let target = if target.starts_with('?') {
+            format!("/{target}")
+        } else {
+            target.to_owned()
+        };
+        if authority.contains('@') {
+            return Err(invalid("user information is not supported"));
+        }
+        let default_port = if secure { 443 } else { 80 };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6.split_once(']').ok_or_else(|| invalid("unclosed ["))?;
+            let port = match after {
+                "" => default_port,
+                _ => after
+                    .strip_prefix(':')
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| invalid("bad port"))?,
+            };
+            (host, port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, port.parse().map_err(|_| invalid("bad port"))?),
+                None => (authority, default_port),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid("no host"));
+        }
+        if host.contains(':') && !authority.starts_with('[') {
+            return Err(invalid("an IPv6 host goes in brackets"));
+        }
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let authority = if port == default_port {
+            bracketed
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            authority,
+            target,
+            secure,
+            origin: None,
+            protocols: Vec::new(),
+            headers: Vec::new(),
+            key,
+        })
+    }
+
+    /// Sends `Origin`, as a browser would.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Offers a subprotocol; call again to offer more, in order of preference.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Adds a header line. A `Host` header given here replaces the one from the URL.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The host to connect to (without brackets for IPv6).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port to connect to: the URL's, or 80 for `ws`, 443 for `wss`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL was `wss://` (the caller provides the TLS stream).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The request target: path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The `Sec-WebSocket-Key` this request sends.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The subprotocols offered.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// Writes the request head. Fails, writing nothing, if a header name is not a token,
+    /// or a value (origin, subprotocol, header) contains CR, LF or NUL.
+    pub fn encode(&self, dst: &mut BytesMut) -> Result<(), HandshakeError> {
+        for (name, value) in &self.headers {
+            if !is_token(name) || !is_header_value(value) {
+                return Err(HandshakeError::InvalidHeader(name.clone()));
+            }
+        }
+        if let Some(bad) = self.protocols.iter().find(|p| !is_token(p)) {
+            return Err(HandshakeError::InvalidHeader(format!(
+                "Sec-WebSocket-Protocol: {bad}"
+            )));
+        }
+        if self.origin.as_deref().is_some_and(|o| !is_header_value(o)) {
+            return Err(HandshakeError::InvalidHeader("Origin".into()));
+        }
+        let custom_host = self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("host"));
+        dst.put_slice(b"GET ");
+        dst.put_slice(self.target.as_bytes());
+        dst.put_slice(b" HTTP/1.1\r\n");
+        if !custom_host {
+            put_header(dst, "Host", &self.authority);
+        }
+        dst.put_slice(b"Connection: Upgrade\r\nUpgrade: websocket\r\n");
+        if let Some(origin) = &self.origin {
+            put_header(dst, "Origin", origin);
+        }
+        if !self.protocols.is_empty() {
+            put_header(dst, "Sec-WebSocket-Protocol", &self.protocols.join(", "));
+        }
+        dst.put_slice(b"Sec-WebSocket-Version: 13\r\n");
+        put_header(dst, "Sec-WebSocket-Key", &self.key);
+        for (name, value) in &self.headers {
+            put_header(dst, name, value);
+        }
+        dst.put_slice(b"\r\n");
+        Ok(())
+    }
+}
+
+fn put_header(dst: &mut BytesMut, name: &str, value: &str) {
+    dst.put_slice(name.as_bytes());
+    dst.put_slice(b": ");
+    dst.put_slice(value.as_bytes());
+    dst.put_slice(b"\r\n");
+}
+
+/// The server's checked `101` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    headers: Headers,
+    protocol: Option<String>,
+}
+
+impl Response {
+    /// The subprotocol the server selected, one of those offered.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The first value of a header, by case-insensitive name, if it is UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// Every header line in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+}
+
+/// Reads the server's answer incrementally.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseReader {
+    head: HeadReader,
+}
+
+impl ResponseReader {
+    /// Returns the checked answer to `request` at the front of `buf` and its length, or
+    /// `Ok(None)` to wait for more. Bytes after that length are already frames.
+    pub fn read(
+        &mut self,
+        buf: &[u8],
+        limit: usize,
+        request: &ClientRequest,
+    ) -> Result<Option<(Response, usize)>, HandshakeError> {
+        match self.head.find_end(buf, limit)? {
+            Some(end) => Ok(Some((parse_response(&buf[..end], request)?, end))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Parses a complete response head and checks it against the request it answers.
+pub fn parse_response(head: &[u8], request: &ClientRequest) -> Result<Response, HandshakeError> {
+    let mut parsed = [httparse::EMPTY_HEADER; MAX_HANDSHAKE_HEADERS];
+    let mut response = httparse::Response::new(&mut parsed);
+    match response.parse(head).map_err(parse_error)? {
+        httparse::Status::Complete(_) => {}
+        httparse::Status::Partial => {
+            return Err(HandshakeError::Malformed("incomplete head".into()))
+        }
+    }
+    if response.version != Some(1) {
+        return Err(HandshakeError::HttpVersion);
+    }
+    match response.code {
+        Some(101) => {}
+        code => return Err(HandshakeError::Status(code.unwrap_or_default())),
+    }
+    let headers = collect_headers(response.headers);
+    if !header_values(&headers, "upgrade").any(|v| has_token(v, "websocket")) {
+        return Err(HandshakeError::NotUpgrade);
+    }
+    if !header_values(&headers, "connection").any(|v| has_token(v, "upgrade")) {
+        return Err(HandshakeError::ConnectionNotUpgrade);
+    }
+    let expected = accept_key(request.key.as_bytes());
+    let accepts: Vec<&[u8]> = header_values(&headers, "sec-websocket-accept").collect();
+    if accepts[..] != [expected.as_bytes()] {
+        return Err(HandshakeError::WrongAccept);
+    }
+    drop(accepts);
+    if let Some(extension) = header_values(&headers, "sec-websocket-extensions")
+        .flat_map(tokens)
+        .next()
+    {
+        return Err(HandshakeError::ExtensionNotOffered(
+            String::from_utf8_lossy(extension).into_owned(),
+        ));
+    }
+    let selected: Vec<&[u8]> = header_values(&headers, "sec-websocket-protocol")
+        .flat_map(tokens)
+        .collect();
+    let protocol = match selected[..] {
+        [] => None,
+        [one] => {
+            let one = String::from_utf8_lossy(one).into_owned();
+            if !request.protocols.contains(&one) {
+                return Err(HandshakeError::ProtocolNotOffered(one));
+            }
+            Some(one)
+        }
+        _ => return Err(HandshakeError::DuplicateHeader("Sec-WebSocket-Protocol")),
+    };
+    drop(selected);
+    Ok(Response { headers, protocol })
+}

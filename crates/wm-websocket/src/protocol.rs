@@ -1,0 +1,638 @@
+//! One connection's WebSocket state machine: the opening handshake (optionally), then
+//! frames reassembled into messages, control frames answered, and the close handshake.
+//! Sans-IO: bytes in through [`Protocol::decode`], bytes out through
+//! [`Protocol::take_output`] and [`Encode`].
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use wm_protocol::{Encode, Protocol, MAX_RESERVE_AHEAD};
+
+use crate::close::{CloseFrame, MAX_REASON_LENGTH};
+use crate::config::Config;
+use crate::error::{CloseCode, Error};
+use crate::frame::{FrameHeader, HeaderRules, OpCode, Role, MAX_CONTROL_PAYLOAD};
+use crate::handshake::client::ResponseReader;
+use crate::handshake::server::RequestReader;
+use crate::handshake::{ClientRequest, Reject, Request, Response, ServerOptions};
+use crate::mask::apply_mask;
+use crate::message::Message;
+use crate::utf8::Utf8Validator;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The opening handshake is not finished.
+    Handshake,
+    /// Messages flow both ways.
+    Open,
+    /// This end sent a close and waits for the peer's (the driver bounds the wait).
+    Closing,
+    /// Both closes were exchanged, or the connection failed. The driver writes what
+    /// [`Protocol::take_output`] still gives and closes the transport: at once on a server;
+    /// on a client after waiting a little for the server to close first (RFC 6455 §7.1.1).
+    Closed,
+}
+
+enum Phase {
+    Open,
+    Accepting {
+        reader: RequestReader,
+        options: ServerOptions,
+    },
+    Connecting {
+        reader: ResponseReader,
+        request: ClientRequest,
+    },
+}
+
+/// The frame being received: its header, and how much of its payload has been unmasked
+/// (and, for text, UTF-8 checked) in place in the read buffer.
+#[derive(Debug, Clone, Copy)]
+struct InFrame {
+    header: FrameHeader,
+    header_length: usize,
+    unmasked: usize,
+    validated: usize,
+}
+
+/// A fragmented message being reassembled.
+#[derive(Debug)]
+struct Partial {
+    text: bool,
+    data: BytesMut,
+    fragments: usize,
+}
+
+/// The WebSocket protocol for one connection, server or client.
+///
+/// * Built with [`WebSocket::server`] / [`WebSocket::client`] it starts open, for a
+///   connection whose handshake was done elsewhere (by [`accept`](crate::accept) or
+///   [`connect`](crate::connect), or by hand with the [`handshake`](crate::handshake)
+///   module).
+/// * Built with [`WebSocket::accepting`] or [`WebSocket::connecting`] it runs the opening
+///   handshake itself: the first bytes it decodes are the request (or the `101`), and the
+///   answer (or the request) comes out of [`take_output`](Protocol::take_output).
+///
+/// Decoding yields [`Message`]s. Pings are answered and closes echoed by queueing the
+/// reply in the output; a protocol error queues a close frame with the code it calls for,
+/// and a handshake error queues the HTTP answer, before `decode` returns the error.
+pub struct WebSocket {
+    role: Role,
+    config: Config,
+    phase: Phase,
+    state: State,
+    frame: Option<InFrame>,
+    message: Option<Partial>,
+    utf8: Utf8Validator,
+    output: BytesMut,
+    /// Frames encoded before the handshake finished, sent right after it.
+    early: BytesMut,
+    request: Option<Request>,
+    response: Option<Response>,
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("config", &self.config)
+            .field("frame", &self.frame)
+            .field("message", &self.message)
+            .field("output", &self.output.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocket {
+    /// An open server-side connection with the default [`Config`].
+    pub fn server() -> Self {
+        Self::new(Role::Server, Config::default())
+    }
+
+    /// An open client-side connection with the default [`Config`].
+    pub fn client() -> Self {
+        Self::new(Role::Client, Config::default())
+    }
+
+    /// An open connection for `role`.
+    pub fn new(role: Role, config: Config) -> Self {
+        Self {
+            role,
+            config,
+            phase: Phase::Open,
+            state: State::Open,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            output: BytesMut::new(),
+            early: BytesMut::new(),
+            request: None,
+            response: None,
+        }
+    }
+
+    /// A server connection that first reads the upgrade request and answers it as
+    /// `options` decide.
+    pub fn accepting(config: Config, options: ServerOptions) -> Self {
+        Self {
+            phase: Phase::Accepting {
+                reader: RequestReader::default(),
+                options,
+            },
+            state: State::Handshake,
+            ..Self::new(Role::Server, config)
+        }
+    }
+
+    /// A client connection whose upgrade request is already queued in the output; the
+    /// first bytes it decodes are the server's answer.
+    pub fn connecting(config: Config, request: ClientRequest) -> Result<Self, Error> {
+        let mut output = BytesMut::new();
+        request.encode(&mut output)?;
+        Ok(Self {
+            phase: Phase::Connecting {
+                reader: ResponseReader::default(),
+                request,
+            },
+            state: State::Handshake,
+            output,
+            ..Self::new(Role::Client, config)
+        })
+    }
+
+    /// Where the connection is.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Which end this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The upgrade request this server accepted (after a handshake it ran itself).
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
+    }
+
+    /// The `101` this client received (after a handshake it ran itself).
+    pub fn response(&self) -> Option<&Response> {
+        self.response.as_ref()
+    }
+
+    /// Whether bytes are waiting in [`take_output`](Protocol::take_output).
+    pub fn has_output(&self) -> bool {
+        !self.output.is_empty()
+    }
+
+    /// Runs the opening handshake on what `src` holds: `Ok(true)` once the connection is
+    /// open (at once if it started open), `Ok(false)` to wait for more bytes. Bytes after
+    /// the head stay in `src`: they are frames, for [`decode`](Protocol::decode). The
+    /// answer (server) is queued in the output either way; on an error the connection is
+    /// closed.
+    pub fn decode_handshake(&mut self, src: &mut BytesMut) -> Result<bool, Error> {
+        let limit = self.config.max_handshake_size;
+        let result = match &mut self.phase {
+            Phase::Open => return Ok(true),
+            Phase::Accepting { reader, options } => match reader.read(src, limit) {
+                Ok(None) => return Ok(false),
+                Ok(Some((request, length))) => {
+                    src.advance(length);
+                    let answer = options.answer(&request);
+                    let written = match answer {
+                        Ok(accept) => accept.write_response(&request, &mut self.output),
+                        Err(reject) => {
+                            reject.write_response(&mut self.output);
+                            Err(crate::handshake::HandshakeError::Rejected(reject.status()))
+                        }
+                    };
+                    self.request = Some(request);
+                    written
+                }
+                Err(error) => Err(error),
+            },
+            Phase::Connecting { reader, request } => match reader.read(src, limit, request) {
+                Ok(None) => return Ok(false),
+                Ok(Some((response, length))) => {
+                    src.advance(length);
+                    self.response = Some(response);
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            },
+        };
+        if let Err(error) = result {
+            if self.role == Role::Server
+                && !matches!(error, crate::handshake::HandshakeError::Rejected(_))
+            {
+                Reject::for_error(&error).write_response(&mut self.output);
+            }
+            self.state = State::Closed;
+            src.clear();
+            return Err(error.into());
+        }
+        self.phase = Phase::Open;
+        self.state = State::Open;
+        self.output.unsplit(self.early.split());
+        Ok(true)
+    }
+
+    /// Checks a new frame against the message in progress and the limits, before any of
+    /// its payload is buffered.
+    fn check_sequence(&mut self, header: &FrameHeader) -> Result<(), Error> {
+        let length = header.payload_length;
+        let limit = self.config.max_message_size;
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => Err(Error::UnexpectedContinuation),
+            (opcode @ (OpCode::Text | OpCode::Binary), Some(_)) => {
+                Err(Error::UnfinishedMessage { opcode })
+            }
+            (OpCode::Continuation, Some(partial)) => {
+                let total = partial.data.len() as u64 + length;
+                if total > limit as u64 {
+                    Err(Error::MessageTooLarge {
+                        length: total,
+                        limit,
+                    })
+                } else if partial.fragments >= self.config.max_fragments {
+                    Err(Error::TooManyFragments {
+                        limit: self.config.max_fragments,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            (OpCode::Text | OpCode::Binary, None) => {
+                self.utf8 = Utf8Validator::new();
+                if length > limit as u64 {
+                    Err(Error::MessageTooLarge { length, limit })
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn is_text(&self, opcode: OpCode) -> bool {
+        match opcode {
+            OpCode::Text => true,
+            OpCode::Continuation => self.message.as_ref().is_some_and(|m| m.text),
+            _ => false,
+        }
+    }
+
+    fn message_length(&self) -> usize {
+        self.message.as_ref().map_or(0, |m| m.data.len())
+    }
+
+    /// Fails the connection: queues a close frame with the error's code (unless a close
+    /// was already sent) and forgets the partial frame and message.
+    fn fail(&mut self, error: Error) -> Error {
+        if let (Some(code), State::Open) = (error.close_code(), self.state) {
+            let mut reason = error.to_string();
+            let mut end = reason.len().min(MAX_REASON_LENGTH);
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+            let frame = CloseFrame { code, reason };
+            let mut payload = BytesMut::with_capacity(2 + frame.reason.len());
+            frame.encode(&mut payload);
+            put_frame(self.role, &mut self.output, OpCode::Close, &payload);
+        }
+        self.state = State::Closed;
+        self.frame = None;
+        self.message = None;
+        error
+    }
+
+    /// A complete data frame: a message if it ends one.
+    fn data_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: BytesMut,
+        validated: usize,
+    ) -> Result<Option<Message>, Error> {
+        let text = self.is_text(header.opcode);
+        let single = header.fin && self.message.is_none();
+        if text && !(single && validated == 0) {
+            let seen = self.message_length() + validated;
+            self.utf8
+                .feed(&payload[validated..], seen)
+                .and_then(|()| {
+                    if header.fin {
+                        self.utf8.finish(seen + payload.len() - validated)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|e| Error::InvalidUtf8 {
+                    valid_up_to: e.valid_up_to,
+                })?;
+        }
+        let data = match self.message.take() {
+            None if header.fin => payload,
+            None => {
+                self.message = Some(Partial {
+                    text,
+                    data: payload,
+                    fragments: 1,
+                });
+                return Ok(None);
+            }
+            Some(mut partial) => {
+                partial.data.extend_from_slice(&payload);
+                partial.fragments += 1;
+                if !header.fin {
+                    self.message = Some(partial);
+                    return Ok(None);
+                }
+                partial.data
+            }
+        };
+        Ok(Some(if !text {
+            Message::Binary(data.freeze())
+        } else if single && validated == 0 {
+            // Unfragmented and complete in one read: one SIMD pass checks it.
+            let text = simdutf8::compat::from_utf8(&data).map_err(|e| Error::InvalidUtf8 {
+                valid_up_to: e.valid_up_to(),
+            })?;
+            Message::Text(text.to_owned())
+        } else {
+            // Already checked piece by piece; this check cannot fail.
+            let text = String::from_utf8(Vec::from(data)).map_err(|e| Error::InvalidUtf8 {
+                valid_up_to: e.utf8_error().valid_up_to(),
+            })?;
+            Message::Text(text)
+        }))
+    }
+
+    /// Decodes after the handshake; errors are not yet turned into a failed connection.
+    fn decode_frames(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
+        loop {
+            if self.state == State::Closed {
+                // Nothing may follow a close; whatever does is dropped.
+                src.clear();
+                return Ok(None);
+            }
+            let mut frame = match self.frame {
+                Some(frame) => frame,
+                None => {
+                    let rules = HeaderRules {
+                        role: self.role,
+                        rsv1_allowed: false,
+                        max_payload: self.config.max_frame_size as u64,
+                    };
+                    let Some((header, header_length)) = FrameHeader::parse(src, &rules)? else {
+                        return Ok(None);
+                    };
+                    self.check_sequence(&header)?;
+                    InFrame {
+                        header,
+                        header_length,
+                        unmasked: 0,
+                        validated: 0,
+                    }
+                }
+            };
+            // Within the frame limit, which is a usize.
+            let payload_length = frame.header.payload_length as usize;
+            let available = (src.len() - frame.header_length).min(payload_length);
+            if available > frame.unmasked {
+                let piece =
+                    &mut src[frame.header_length + frame.unmasked..][..available - frame.unmasked];
+                if let Some(key) = frame.header.mask {
+                    apply_mask(piece, key, frame.unmasked);
+                }
+                frame.unmasked = available;
+            }
+            if available < payload_length {
+                // Fail fast: check the text that has arrived (Autobahn 6.4.x).
+                if self.is_text(frame.header.opcode) && available > frame.validated {
+                    let seen = self.message_length() + frame.validated;
+                    let piece = &src[frame.header_length + frame.validated..]
+                        [..available - frame.validated];
+                    self.utf8
+                        .feed(piece, seen)
+                        .map_err(|e| Error::InvalidUtf8 {
+                            valid_up_to: e.valid_up_to,
+                        })?;
+                    frame.validated = available;
+                }
+                self.frame = Some(frame);
+                src.reserve((payload_length - available).min(MAX_RESERVE_AHEAD));
+                return Ok(None);
+            }
+            self.frame = None;
+            src.advance(frame.header_length);
+            let payload = src.split_to(payload_length);
+            match frame.header.opcode {
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                    if let Some(message) =
+                        self.data_frame(frame.header, payload, frame.validated)?
+                    {
+                        return Ok(Some(message));
+                    }
+                }
+                OpCode::Ping => {
+                    if self.state == State::Open {
+                        put_frame(self.role, &mut self.output, OpCode::Pong, &payload);
+                    }
+                    return Ok(Some(Message::Ping(payload.freeze())));
+                }
+                OpCode::Pong => return Ok(Some(Message::Pong(payload.freeze()))),
+                OpCode::Close => {
+                    let close = CloseFrame::parse(&payload)?;
+                    if self.state == State::Open {
+                        let mut echo = BytesMut::new();
+                        if let Some(close) = &close {
+                            echo.put_u16(close.code.0);
+                        }
+                        put_frame(self.role, &mut self.output, OpCode::Close, &echo);
+                    }
+                    self.state = State::Closed;
+                    self.message = None;
+                    src.clear();
+                    return Ok(Some(Message::Close(close)));
+                }
+            }
+        }
+    }
+
+    fn encode_frame(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        dst: &mut BytesMut,
+    ) -> Result<(), Error> {
+        match self.state {
+            State::Open => {}
+            State::Handshake => {
+                let queued = self.early.len();
+                if queued + payload.len() > self.config.max_message_size {
+                    return Err(Error::QueueFull {
+                        queued,
+                        limit: self.config.max_message_size,
+                    });
+                }
+                put_frame(self.role, &mut self.early, opcode, payload);
+                return Ok(());
+            }
+            State::Closing | State::Closed => return Err(Error::SendAfterClose),
+        }
+        put_frame(self.role, dst, opcode, payload);
+        Ok(())
+    }
+
+    fn encode_control(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        dst: &mut BytesMut,
+    ) -> Result<(), Error> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlPayloadTooLong {
+                length: payload.len(),
+            });
+        }
+        self.encode_frame(opcode, payload, dst)
+    }
+
+    fn encode_close(
+        &mut self,
+        close: Option<&CloseFrame>,
+        dst: &mut BytesMut,
+    ) -> Result<(), Error> {
+        let mut payload = BytesMut::new();
+        if let Some(close) = close {
+            if !close.code.is_sendable() {
+                return Err(Error::UnsendableCloseCode(close.code.0));
+            }
+            close.encode(&mut payload);
+        }
+        match self.state {
+            // A close after the peer's (which was echoed) or after our own is a no-op, so
+            // that "answer a Close with a Close" is harmless.
+            State::Closing | State::Closed => Ok(()),
+            State::Handshake | State::Open => {
+                let result = self.encode_frame(OpCode::Close, &payload, dst);
+                if result.is_ok() && self.state == State::Open {
+                    self.state = State::Closing;
+                }
+                result
+            }
+        }
+    }
+}
+
+/// Appends one unfragmented frame: unmasked from a server, masked with a fresh random key
+/// from a client. The payload is copied once, then masked in place.
+fn put_frame(role: Role, dst: &mut BytesMut, opcode: OpCode, payload: &[u8]) {
+    let header = FrameHeader {
+        fin: true,
+        rsv1: false,
+        opcode,
+        mask: match role {
+            Role::Server => None,
+            Role::Client => Some(rand::random()),
+        },
+        payload_length: payload.len() as u64,
+    };
+    dst.reserve(header.encoded_length() + payload.len());
+    header.encode(dst);
+    let start = dst.len();
+    dst.put_slice(payload);
+    if let Some(key) = header.mask {
+        apply_mask(&mut dst[start..], key, 0);
+    }
+}
+
+impl Protocol for WebSocket {
+    type Message = Message;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
+        if self.state == State::Closed {
+            src.clear();
+            return Ok(None);
+        }
+        if !self.decode_handshake(src)? {
+            return Ok(None);
+        }
+        self.decode_frames(src).map_err(|error| self.fail(error))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
+        match self.decode(src)? {
+            Some(message) => Ok(Some(message)),
+            None if src.is_empty() => Ok(None),
+            None => Err(Error::UnexpectedEof {
+                buffered: src.len(),
+            }),
+        }
+    }
+
+    fn take_output(&mut self, dst: &mut BytesMut) -> usize {
+        let length = self.output.len();
+        dst.unsplit(self.output.split());
+        length
+    }
+}
+
+impl Encode<Message> for WebSocket {
+    fn encode(&mut self, message: Message, dst: &mut BytesMut) -> Result<(), Error> {
+        match &message {
+            Message::Text(text) => self.encode_frame(OpCode::Text, text.as_bytes(), dst),
+            Message::Binary(data) => self.encode_frame(OpCode::Binary, data, dst),
+            Message::Ping(data) => self.encode_control(OpCode::Ping, data, dst),
+            Message::Pong(data) => self.encode_control(OpCode::Pong, data, dst),
+            Message::Close(close) => self.encode_close(close.as_ref(), dst),
+        }
+    }
+}
+
+/// A text message.
+impl Encode<&str> for WebSocket {
+    fn encode(&mut self, text: &str, dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_frame(OpCode::Text, text.as_bytes(), dst)
+    }
+}
+
+/// A text message.
+impl Encode<String> for WebSocket {
+    fn encode(&mut self, text: String, dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_frame(OpCode::Text, text.as_bytes(), dst)
+    }
+}
+
+/// A binary message.
+impl Encode<&[u8]> for WebSocket {
+    fn encode(&mut self, data: &[u8], dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_frame(OpCode::Binary, data, dst)
+    }
+}
+
+/// A binary message.
+impl Encode<Bytes> for WebSocket {
+    fn encode(&mut self, data: Bytes, dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_frame(OpCode::Binary, &data, dst)
+    }
+}
+
+/// Closing with a code that is not a valid code to send fails with
+/// [`Error::UnsendableCloseCode`].
+impl Encode<CloseCode> for WebSocket {
+    fn encode(&mut self, code: CloseCode, dst: &mut BytesMut) -> Result<(), Error> {
+        let close = CloseFrame {
+            code,
+            reason: String::new(),
+        };
+        self.encode_close(Some(&close), dst)
+    }
+}

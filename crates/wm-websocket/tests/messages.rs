@@ -1,0 +1,491 @@
+//! The message layer: the spec's frame vectors (§10.5) as a server receives them, every
+//! negative vector with the close code it must cause, each input split at every byte.
+
+use bytes::{Bytes, BytesMut};
+use proptest::prelude::*;
+use wm_protocol::testing::{assert_every_split, decode_chunks};
+use wm_websocket::close::CloseFrame;
+use wm_websocket::{CloseCode, Config, Encode, Error, Message, Protocol, Role, State, WebSocket};
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A frame as a client sends it: `b0` (FIN, RSV, opcode), masked with `KEY`, length in its
+/// minimal form.
+fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut wire = vec![b0];
+    match payload.len() {
+        n @ 0..=125 => wire.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            wire.push(0x80 | 126);
+            wire.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            wire.push(0x80 | 127);
+            wire.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    wire.extend_from_slice(&KEY);
+    wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
+    wire
+}
+
+fn concat(frames: &[Vec<u8>]) -> Vec<u8> {
+    frames.concat()
+}
+
+/// What a server makes of `wire` read in one piece: messages, the error, and the bytes it
+/// queued to send (pongs, close frames). Also checks that every split and a 1-byte drip
+/// give the same messages and error.
+fn server_reads(wire: &[u8]) -> (Vec<Message>, Option<Error>, Vec<u8>) {
+    server_reads_with(Config::default(), wire)
+}
+
+fn server_reads_with(config: Config, wire: &[u8]) -> (Vec<Message>, Option<Error>, Vec<u8>) {
+    assert_every_split(|| WebSocket::new(Role::Server, config), wire);
+    let mut ws = WebSocket::new(Role::Server, config);
+    let mut buf = BytesMut::from(wire);
+    let mut messages = Vec::new();
+    let error = loop {
+        match ws.decode(&mut buf) {
+            Ok(Some(message)) => messages.push(message),
+            Ok(None) => break None,
+            Err(error) => break Some(error),
+        }
+    };
+    let mut output = BytesMut::new();
+    ws.take_output(&mut output);
+    (messages, error, output.to_vec())
+}
+
+/// A server's close frame with `code` (and whatever reason follows).
+fn close_code_of(output: &[u8]) -> u16 {
+    assert_eq!(output[0], 0x88, "a close frame: {output:02x?}");
+    u16::from_be_bytes([output[2], output[3]])
+}
+
+#[test]
+fn masked_hello_from_rfc() {
+    let (messages, error, output) = server_reads(b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
+    assert_eq!(messages, [Message::Text("Hello".into())]);
+    assert!(error.is_none());
+    assert!(output.is_empty());
+}
+
+#[test]
+fn fragmented_hello_is_one_message() {
+    let wire = concat(&[masked(0x01, b"Hel"), masked(0x80, b"lo")]);
+    let (messages, error, _) = server_reads(&wire);
+    assert_eq!(messages, [Message::Text("Hello".into())]);
+    assert!(error.is_none());
+}
+
+#[test]
+fn ping_is_answered_with_the_same_payload_and_observable() {
+    let (messages, error, output) = server_reads(b"\x89\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
+    assert_eq!(messages, [Message::Ping(Bytes::from_static(b"Hello"))]);
+    assert!(error.is_none());
+    assert_eq!(output, b"\x8a\x05Hello");
+}
+
+#[test]
+fn pong_is_handed_out_and_not_answered() {
+    let (messages, _, output) = server_reads(&masked(0x8A, b"beat"));
+    assert_eq!(messages, [Message::Pong(Bytes::from_static(b"beat"))]);
+    assert!(output.is_empty());
+}
+
+#[test]
+fn close_is_echoed_with_the_peers_code() {
+    let (messages, error, output) = server_reads(&masked(0x88, b"\x03\xe9bye"));
+    assert_eq!(
+        messages,
+        [Message::Close(Some(CloseFrame {
+            code: CloseCode::GOING_AWAY,
+            reason: "bye".into()
+        }))]
+    );
+    assert!(error.is_none());
+    assert_eq!(output, b"\x88\x02\x03\xe9");
+}
+
+#[test]
+fn empty_close_is_echoed_empty_and_later_frames_are_dropped() {
+    let wire = concat(&[masked(0x88, b""), masked(0x81, b"after")]);
+    let (messages, error, output) = server_reads(&wire);
+    assert_eq!(messages, [Message::Close(None)]);
+    assert!(error.is_none());
+    assert_eq!(output, b"\x88\x00");
+}
+
+#[test]
+fn control_frames_between_fragments_keep_the_message_whole() {
+    // Workerman gives pong "HelP" and message "lo" (§4.4); RFC 6455 wants these.
+    let wire = concat(&[
+        masked(0x01, b"Hel"),
+        masked(0x89, b"P"),
+        masked(0x80, b"lo"),
+    ]);
+    let (messages, error, output) = server_reads(&wire);
+    assert_eq!(
+        messages,
+        [
+            Message::Ping(Bytes::from_static(b"P")),
+            Message::Text("Hello".into())
+        ]
+    );
+    assert!(error.is_none());
+    assert_eq!(output, b"\x8a\x01P");
+}
+
+#[test]
+fn binary_message_is_a_slice_and_type_is_per_message() {
+    let wire = concat(&[
+        masked(0x82, b"\x00\x01"),
+        masked(0x81, b"t"),
+        masked(0x02, b"a"),
+        masked(0x80, b"b"),
+    ]);
+    let (messages, error, _) = server_reads(&wire);
+    assert_eq!(
+        messages,
+        [
+            Message::Binary(Bytes::from_static(b"\x00\x01")),
+            Message::Text("t".into()),
+            Message::Binary(Bytes::from_static(b"ab")),
+        ]
+    );
+    assert!(error.is_none());
+}
+
+#[test]
+fn all_three_length_forms_decode() {
+    for length in [0, 125, 126, 65535, 65536, 100_000] {
+        let payload: Vec<u8> = (0..length).map(|i| (i % 251) as u8).collect();
+        let wire = masked(0x82, &payload);
+        let mut ws = WebSocket::server();
+        let mut buf = BytesMut::from(&wire[..]);
+        assert_eq!(
+            ws.decode(&mut buf).unwrap(),
+            Some(Message::Binary(payload.into())),
+            "length {length}"
+        );
+        assert!(buf.is_empty());
+    }
+}
+
+/// The spec's negative vectors (§10.5): each fails the connection with a close frame
+/// carrying the code, where Workerman delivers, hangs or closes bare.
+#[test]
+fn negative_vectors_fail_with_their_close_code() {
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("unmasked text", b"\x81\x05hello".to_vec(), 1002),
+        ("unmasked 4 bytes", b"\x81\x02hi".to_vec(), 1002),
+        ("RSV2", masked(0xA1, b"x"), 1002),
+        ("RSV3", masked(0x91, b"x"), 1002),
+        ("RSV1 unnegotiated", masked(0xC1, b"x"), 1002),
+        ("opcode 3", masked(0x83, b"x"), 1002),
+        ("opcode B", masked(0x8B, b"x"), 1002),
+        ("ping of 126 bytes", masked(0x89, &[b'p'; 126]), 1002),
+        (
+            "ping FIN=0 then text",
+            concat(&[masked(0x09, b"pp"), masked(0x81, b"t")]),
+            1002,
+        ),
+        ("orphan continuation", masked(0x80, b"orphan"), 1002),
+        ("text ff fe", masked(0x81, b"\xff\xfe"), 1007),
+        (
+            "non-minimal 16-bit length",
+            {
+                let mut w = vec![0x81, 0xfe, 0x00, 0x05];
+                w.extend_from_slice(&masked(0x81, b"hello")[6..]);
+                w.splice(4..4, KEY);
+                w
+            },
+            1002,
+        ),
+        ("close with 1 byte", masked(0x88, b"\x03"), 1002),
+        ("close code 999", masked(0x88, b"\x03\xe7"), 1002),
+        ("close code 1005", masked(0x88, b"\x03\xed"), 1002),
+        (
+            "close reason not UTF-8",
+            masked(0x88, b"\x03\xe8\xff"),
+            1007,
+        ),
+        (
+            "new text mid-message",
+            concat(&[masked(0x01, b"AB"), masked(0x81, b"CD")]),
+            1002,
+        ),
+        (
+            "fragmented text invalid across frames",
+            concat(&[masked(0x01, b"\xce"), masked(0x80, b"\xff")]),
+            1007,
+        ),
+        (
+            "text truncated sequence at end",
+            masked(0x81, b"ok\xe2\x82"),
+            1007,
+        ),
+    ];
+    for (name, wire, code) in cases {
+        let (_, error, output) = server_reads(&wire);
+        let error = error.unwrap_or_else(|| panic!("{name}: no error"));
+        assert_eq!(error.close_code(), Some(CloseCode(code)), "{name}: {error}");
+        assert_eq!(close_code_of(&output), code, "{name}");
+    }
+}
+
+#[test]
+fn nothing_is_decoded_or_answered_after_a_failure() {
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(&b"\x81\x05hello"[..]);
+    assert!(ws.decode(&mut buf).is_err());
+    assert_eq!(ws.state(), State::Closed);
+    buf.extend_from_slice(&masked(0x89, b"x"));
+    assert!(ws.decode(&mut buf).unwrap().is_none());
+    let mut output = BytesMut::new();
+    ws.take_output(&mut output);
+    assert_eq!(
+        output.len(),
+        4 + "frame from the client is not masked".len()
+    );
+    assert_eq!(close_code_of(&output), 1002);
+}
+
+#[test]
+fn oversize_frame_fails_with_1009_before_its_payload_arrives() {
+    let config = Config::default().max_frame_size(1000);
+    let mut ws = WebSocket::new(Role::Server, config);
+    // Only the header of a 1 MiB frame: refused at once, nothing reserved for it.
+    let mut buf = BytesMut::from(&b"\x82\xff\x00\x00\x00\x00\x00\x10\x00\x00"[..]);
+    let error = ws.decode(&mut buf).unwrap_err();
+    assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    assert!(buf.capacity() < 1000);
+}
+
+#[test]
+fn message_limit_counts_all_fragments() {
+    let config = Config::default().max_message_size(10);
+    let ok = concat(&[masked(0x02, b"12345"), masked(0x80, b"67890")]);
+    let (messages, error, _) = server_reads_with(config, &ok);
+    assert_eq!(messages.len(), 1);
+    assert!(error.is_none());
+    let over = concat(&[masked(0x02, b"12345"), masked(0x80, b"678901")]);
+    let (messages, error, output) = server_reads_with(config, &over);
+    assert!(messages.is_empty());
+    assert!(matches!(
+        error,
+        Some(Error::MessageTooLarge {
+            length: 11,
+            limit: 10
+        })
+    ));
+    assert_eq!(close_code_of(&output), 1009);
+}
+
+#[test]
+fn fragment_count_is_limited() {
+    let config = Config::default().max_fragments(3);
+    let three = concat(&[masked(0x02, b""), masked(0x00, b""), masked(0x80, b"x")]);
+    let (messages, error, _) = server_reads_with(config, &three);
+    assert_eq!(messages, [Message::Binary(Bytes::from_static(b"x"))]);
+    assert!(error.is_none());
+    let four = concat(&[
+        masked(0x02, b""),
+        masked(0x00, b""),
+        masked(0x00, b""),
+        masked(0x80, b"x"),
+    ]);
+    let (_, error, output) = server_reads_with(config, &four);
+    assert!(matches!(error, Some(Error::TooManyFragments { limit: 3 })));
+    assert_eq!(close_code_of(&output), 1009);
+}
+
+/// Autobahn 6.4.3 / 6.4.4: one text frame whose middle is invalid arrives in pieces; the
+/// connection must fail when the bad bytes arrive, not when the frame is complete.
+#[test]
+fn invalid_utf8_fails_fast_inside_an_unfinished_frame() {
+    let mut payload = "κόσμε".as_bytes().to_vec();
+    payload.extend_from_slice(b"\xf4\x90\x80\x80");
+    payload.extend_from_slice(b"edited");
+    let wire = masked(0x81, &payload);
+    let bad_end = 6 + "κόσμε".len() + 4;
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(&wire[..bad_end - 4]);
+    assert!(ws.decode(&mut buf).unwrap().is_none());
+    buf.extend_from_slice(&wire[bad_end - 4..bad_end]);
+    let error = ws.decode(&mut buf).unwrap_err();
+    let valid = "κόσμε".len();
+    assert!(
+        matches!(error, Error::InvalidUtf8 { valid_up_to } if valid_up_to == valid),
+        "{error}"
+    );
+
+    // And across fragments: the second fragment is bad, the third never needed.
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(
+        &concat(&[
+            masked(0x01, "κόσμε".as_bytes()),
+            masked(0x00, b"\xf4\x90\x80\x80"),
+        ])[..],
+    );
+    let error = ws.decode(&mut buf).unwrap_err();
+    assert!(
+        matches!(error, Error::InvalidUtf8 { valid_up_to } if valid_up_to == valid),
+        "{error}"
+    );
+}
+
+#[test]
+fn valid_utf8_split_inside_a_character_across_fragments() {
+    let text = "héllo ✓ 😀";
+    let bytes = text.as_bytes();
+    for cut in 0..=bytes.len() {
+        let wire = concat(&[masked(0x01, &bytes[..cut]), masked(0x80, &bytes[cut..])]);
+        let (messages, error, _) = server_reads(&wire);
+        assert_eq!(messages, [Message::Text(text.into())], "cut {cut}");
+        assert!(error.is_none());
+    }
+}
+
+#[test]
+fn end_of_input_mid_frame_is_an_error() {
+    let transcript = decode_chunks(&mut WebSocket::server(), [&masked(0x81, b"hello")[..4]]);
+    assert!(transcript.error.unwrap().contains("UnexpectedEof"));
+}
+
+#[test]
+fn client_masks_every_frame_with_a_fresh_key_and_server_reads_it() {
+    let mut client = WebSocket::client();
+    let mut wire = BytesMut::new();
+    client.encode("Hello", &mut wire).unwrap();
+    client.encode("Hello", &mut wire).unwrap();
+    assert_eq!(wire.len(), 2 * 11);
+    assert_eq!(&wire[..2], b"\x81\x85");
+    assert_ne!(&wire[2..6], &wire[13..17], "two frames, two keys");
+    let mut server = WebSocket::server();
+    assert_eq!(
+        server.decode(&mut wire).unwrap(),
+        Some(Message::Text("Hello".into()))
+    );
+    assert_eq!(
+        server.decode(&mut wire).unwrap(),
+        Some(Message::Text("Hello".into()))
+    );
+}
+
+#[test]
+fn server_encodes_the_spec_vectors() {
+    let mut ws = WebSocket::server();
+    let mut out = BytesMut::new();
+    ws.encode("Hello", &mut out).unwrap();
+    assert_eq!(&out[..], b"\x81\x05Hello");
+    out.clear();
+    ws.encode(&b"\x00\x01"[..], &mut out).unwrap();
+    assert_eq!(&out[..], b"\x82\x02\x00\x01");
+    for (length, header) in [
+        (126, &b"\x81\x7e\x00\x7e"[..]),
+        (65535, b"\x81\x7e\xff\xff"),
+        (65536, b"\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00"),
+    ] {
+        out.clear();
+        ws.encode("a".repeat(length), &mut out).unwrap();
+        assert_eq!(&out[..header.len()], header);
+        assert_eq!(out.len(), header.len() + length);
+    }
+    out.clear();
+    ws.encode(Message::Ping(Bytes::new()), &mut out).unwrap();
+    assert_eq!(&out[..], b"\x89\x00");
+}
+
+#[test]
+fn sending_checks_control_rules_and_close_state() {
+    let mut ws = WebSocket::server();
+    let mut out = BytesMut::new();
+    assert!(matches!(
+        ws.encode(Message::Ping(vec![0; 126].into()), &mut out),
+        Err(Error::ControlPayloadTooLong { length: 126 })
+    ));
+    assert!(matches!(
+        ws.encode(CloseCode(1005), &mut out),
+        Err(Error::UnsendableCloseCode(1005))
+    ));
+    assert!(out.is_empty());
+    ws.encode(CloseCode::NORMAL, &mut out).unwrap();
+    assert_eq!(&out[..], b"\x88\x02\x03\xe8");
+    assert_eq!(ws.state(), State::Closing);
+    assert!(matches!(
+        ws.encode("late", &mut out),
+        Err(Error::SendAfterClose)
+    ));
+    ws.encode(CloseCode::NORMAL, &mut out).unwrap();
+    assert_eq!(out.len(), 4, "a second close writes nothing");
+    // The peer's close answers ours: no echo, the connection is closed.
+    let mut buf = BytesMut::from(&masked(0x88, b"\x03\xe8")[..]);
+    assert!(matches!(
+        ws.decode(&mut buf).unwrap(),
+        Some(Message::Close(Some(_)))
+    ));
+    assert_eq!(ws.state(), State::Closed);
+    assert!(!ws.has_output());
+}
+
+#[test]
+fn a_one_byte_drip_unmasks_each_byte_once() {
+    // A 64 KiB frame, one byte per read: each read unmasks and checks only the new byte,
+    // so the output equals one read of the whole, and the work is linear.
+    let text = "ab✓".repeat(64 * 1024 / 5);
+    let wire = masked(0x81, text.as_bytes());
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::new();
+    let mut got = None;
+    for &byte in &wire {
+        buf.extend_from_slice(&[byte]);
+        if let Some(message) = ws.decode(&mut buf).unwrap() {
+            got = Some(message);
+        }
+    }
+    assert_eq!(got, Some(Message::Text(text)));
+}
+
+fn arb_message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        ".{0,300}".prop_map(Message::Text),
+        proptest::collection::vec(any::<u8>(), 0..70_000).prop_map(|v| Message::Binary(v.into())),
+        proptest::collection::vec(any::<u8>(), 0..=125).prop_map(|v| Message::Ping(v.into())),
+        proptest::collection::vec(any::<u8>(), 0..=125).prop_map(|v| Message::Pong(v.into())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Encode → split anywhere → decode is the identity, both directions.
+    #[test]
+    fn round_trip_in_any_chunks(
+        messages in proptest::collection::vec(arb_message(), 1..6),
+        cuts in proptest::collection::vec(any::<usize>(), 0..8),
+    ) {
+        for (from, to) in [(Role::Client, Role::Server), (Role::Server, Role::Client)] {
+            let mut sender = WebSocket::new(from, Config::default());
+            let mut wire = BytesMut::new();
+            for message in &messages {
+                sender.encode(message.clone(), &mut wire).unwrap();
+            }
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut receiver = WebSocket::new(to, Config::default());
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut start = 0;
+            for end in cuts.into_iter().chain([wire.len()]) {
+                buf.extend_from_slice(&wire[start..end]);
+                start = end;
+                while let Some(message) = receiver.decode(&mut buf).unwrap() {
+                    got.push(message);
+                }
+            }
+            prop_assert_eq!(&got, &messages);
+        }
+    }
+}
