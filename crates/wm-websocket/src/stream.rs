@@ -79,12 +79,16 @@ where
     let mut read = BytesMut::with_capacity(4096);
     let mut write = BytesMut::new();
     loop {
+        // The request (client) before the first read; the 101 (server) once it is queued.
         if protocol.take_output(&mut write) > 0 {
             stream.write_all_buf(&mut write).await?;
             stream.flush().await?;
         }
+        if protocol.state() == State::Open {
+            break;
+        }
         match protocol.decode_handshake(&mut read) {
-            Ok(true) => break,
+            Ok(true) => continue,
             Ok(false) => {}
             Err(error) => {
                 // The HTTP answer to a bad request, best effort: the error is what matters.
@@ -103,7 +107,6 @@ where
     }
     let mut parts = FramedParts::new::<Message>(stream, WebSocketCodec::from(protocol));
     parts.read_buf = read;
-    parts.write_buf = write;
     Ok(WebSocketStream {
         framed: Framed::from_parts(parts),
         shut_down: false,
@@ -145,6 +148,13 @@ where
     /// The transport.
     pub fn get_ref(&self) -> &S {
         self.framed.get_ref()
+    }
+
+    /// The transport, for use with another driver (a `Framed` with
+    /// [`WebSocketCodec`]). Bytes already read or not yet written are lost, so call this
+    /// only between messages, right after a handshake or a flush.
+    pub fn into_inner(self) -> S {
+        self.framed.into_inner()
     }
 
     /// Starts the close handshake and waits, up to `timeout`, for the peer's close;

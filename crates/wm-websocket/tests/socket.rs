@@ -1,0 +1,421 @@
+//! Through real sockets on 127.0.0.1: `accept` / `connect`, `WebSocketStream` answering
+//! pings and closes on its own, `Framed` with `WebSocketCodec`, a reader that gets one
+//! byte per poll and `Pending` between bytes, and Python's `websockets` as the other end.
+
+use std::io;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+use tokio_util::codec::Framed;
+use wm_websocket::close::CloseFrame;
+use wm_websocket::handshake::ServerOptions;
+use wm_websocket::{
+    accept, accept_with, connect, CloseCode, Config, Message, Role, State, WebSocket,
+    WebSocketCodec, WebSocketStream,
+};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn listener() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/echo?x=1", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Echoes data messages until the stream ends; returns what else it saw.
+async fn echo<S>(mut ws: WebSocketStream<S>) -> Vec<Message>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut control = Vec::new();
+    while let Some(message) = ws.next().await {
+        match message {
+            Ok(message) if message.is_data() => ws.send(message).await.unwrap(),
+            Ok(other) => control.push(other),
+            Err(error) => panic!("echo: {error}"),
+        }
+    }
+    control
+}
+
+#[tokio::test]
+async fn accept_and_connect_echo_ping_and_close() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let ws = accept(tcp).await.unwrap();
+        assert_eq!(ws.protocol().request().unwrap().query(), Some("x=1"));
+        echo(ws).await
+    });
+    let tcp = TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap())
+        .await
+        .unwrap();
+    let (mut ws, response) = connect(tcp, &url).await.unwrap();
+    assert_eq!(response.protocol(), None);
+    for message in [
+        Message::Text("hello".into()),
+        Message::Binary(Bytes::from_static(b"\x00\xff")),
+        Message::Text("✓".repeat(100_000)),
+    ] {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(
+            timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap(),
+            message
+        );
+    }
+    // The server answers the ping by itself, while its application only echoes data.
+    ws.send(Message::Ping(Bytes::from_static(b"p")))
+        .await
+        .unwrap();
+    assert_eq!(
+        timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap(),
+        Message::Pong(Bytes::from_static(b"p"))
+    );
+    let close = CloseFrame {
+        code: CloseCode::NORMAL,
+        reason: "bye".into(),
+    };
+    ws.close(Some(close), LIMIT).await.unwrap();
+    assert_eq!(ws.protocol().state(), State::Closed);
+    let seen = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(
+        seen,
+        [
+            Message::Ping(Bytes::from_static(b"p")),
+            Message::Close(Some(CloseFrame {
+                code: CloseCode::NORMAL,
+                reason: "bye".into()
+            }))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_protocol_error_reaches_the_peer_as_its_close_code() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = Config::default().max_message_size(1000);
+        let mut ws = accept_with(tcp, config, ServerOptions::new())
+            .await
+            .unwrap();
+        let error = ws.next().await.unwrap().unwrap_err();
+        assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+        assert!(
+            ws.next().await.is_none(),
+            "the stream ends after the failure"
+        );
+    });
+    let tcp = TcpStream::connect(url[5..].split('/').next().unwrap())
+        .await
+        .unwrap();
+    let (mut ws, _) = connect(tcp, &url).await.unwrap();
+    ws.send(Message::Binary(vec![0; 2000].into()))
+        .await
+        .unwrap();
+    let answer = timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap();
+    let Message::Close(Some(close)) = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(close.code, CloseCode::MESSAGE_TOO_BIG);
+    timeout(LIMIT, server).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_plain_http_get_gets_400_with_the_version() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        accept(tcp).await.unwrap_err()
+    });
+    let mut tcp = TcpStream::connect(url[5..].split('/').next().unwrap())
+        .await
+        .unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    timeout(LIMIT, tcp.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    let error = server.await.unwrap();
+    assert!(error.to_string().contains("Upgrade"), "{error}");
+}
+
+/// Reads one byte per poll and returns `Pending` (after waking itself) between bytes.
+struct Trickle<S> {
+    inner: S,
+    ready: bool,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Trickle<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !std::mem::replace(&mut self.ready, false) {
+            self.ready = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let mut one = [0u8; 1];
+        let mut small = ReadBuf::new(&mut one);
+        let result = Pin::new(&mut self.inner).poll_read(cx, &mut small);
+        if let Poll::Ready(Ok(())) = result {
+            buf.put_slice(small.filled());
+        } else {
+            self.ready = true;
+        }
+        result
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Trickle<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn a_server_reading_one_byte_per_poll_sees_the_same_messages() {
+    let (client, server) = tokio::io::duplex(64);
+    let server = tokio::spawn(async move {
+        let ws = accept(Trickle {
+            inner: server,
+            ready: false,
+        })
+        .await
+        .unwrap();
+        echo(ws).await
+    });
+    let (mut ws, _) = connect(client, "ws://localhost/").await.unwrap();
+    let messages: Vec<Message> = (0..20)
+        .map(|i| match i % 3 {
+            0 => Message::Text("é".repeat(i * 37)),
+            1 => Message::Binary(vec![i as u8; i * 300].into()),
+            _ => Message::Ping(Bytes::from(vec![b'p'; i])),
+        })
+        .collect();
+    for message in &messages {
+        ws.send(message.clone()).await.unwrap();
+        let expected = match message {
+            Message::Ping(payload) => Message::Pong(payload.clone()),
+            other => other.clone(),
+        };
+        assert_eq!(
+            timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap(),
+            expected
+        );
+    }
+    ws.close(None, LIMIT).await.unwrap();
+    let control = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(control.last(), Some(&Message::Close(None)));
+}
+
+#[tokio::test]
+async fn framed_with_the_codec_both_ways() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        // Handshake with accept, then plain Framed over the same connection.
+        let ws = accept(tcp).await.unwrap();
+        assert_eq!(ws.protocol().role(), Role::Server);
+        let mut framed = Framed::new(ws.into_inner(), WebSocketCodec::from(WebSocket::server()));
+        while let Some(message) = framed.next().await {
+            let message = message.unwrap();
+            if message.is_data() {
+                framed.send(message).await.unwrap();
+            } else if let Message::Close(_) = message {
+                // The echo is queued; sending a close writes it (and nothing more).
+                framed.send(Message::Close(None)).await.unwrap();
+                break;
+            }
+        }
+    });
+    let tcp = TcpStream::connect(url[5..].split('/').next().unwrap())
+        .await
+        .unwrap();
+    let (ws, _) = connect(tcp, &url).await.unwrap();
+    let mut framed = Framed::new(ws.into_inner(), WebSocketCodec::from(WebSocket::client()));
+    framed
+        .send(Message::Text("over Framed".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        timeout(LIMIT, framed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap(),
+        Message::Text("over Framed".into())
+    );
+    framed
+        .send(Message::Close(Some(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: String::new(),
+        })))
+        .await
+        .unwrap();
+    let answer = timeout(LIMIT, framed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        answer,
+        Message::Close(Some(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: String::new()
+        }))
+    );
+    timeout(LIMIT, server).await.unwrap().unwrap();
+}
+
+// ---- against Python's `websockets` ----
+
+/// The Python with `websockets` to test against: `WM_INTEROP_PYTHON` (set by `.ci/run`),
+/// else `python3` if it has the module. Under CI its absence is a failure, not a skip.
+fn interop_python() -> Option<String> {
+    let python = std::env::var("WM_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import websockets"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {python} has no `websockets` (set WM_INTEROP_PYTHON)"
+    );
+    eprintln!("skipping: {python} has no `websockets` module");
+    None
+}
+
+const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/peer.py");
+
+#[tokio::test]
+async fn python_websockets_client_against_this_server() {
+    let Some(python) = interop_python() else {
+        return;
+    };
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let options = ServerOptions::new().protocols(["chat"]);
+        let ws = accept_with(tcp, Config::default(), options).await.unwrap();
+        echo(ws).await
+    });
+    let output = timeout(
+        Duration::from_secs(40),
+        tokio::process::Command::new(python)
+            .arg(PEER)
+            .arg("client")
+            .arg(&url)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("protocol chat"), "{stdout}");
+    assert!(stdout.contains("OK echoes and pong"), "{stdout}");
+    assert!(stdout.contains("OK closed 1000"), "{stdout}");
+    let control = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(
+        control.last(),
+        Some(&Message::Close(Some(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: "done".into()
+        })))
+    );
+}
+
+#[tokio::test]
+async fn this_client_against_a_python_websockets_server() {
+    let Some(python) = interop_python() else {
+        return;
+    };
+    let mut child = tokio::process::Command::new(python)
+        .arg(PEER)
+        .arg("server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let tcp = TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let (mut ws, _) = connect(tcp, &format!("ws://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    for message in [
+        Message::Text("hello from rust".into()),
+        Message::Binary(Bytes::from_static(b"\x00\x01\x02")),
+        Message::Text("z".repeat(300_000)),
+    ] {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(
+            timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap(),
+            message
+        );
+    }
+    ws.send(Message::Ping(Bytes::from_static(b"hi")))
+        .await
+        .unwrap();
+    assert_eq!(
+        timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap(),
+        Message::Pong(Bytes::from_static(b"hi"))
+    );
+    let close = CloseFrame {
+        code: CloseCode::GOING_AWAY,
+        reason: "leaving".into(),
+    };
+    ws.close(Some(close), LIMIT).await.unwrap();
+    assert_eq!(ws.protocol().state(), State::Closed);
+    drop(child.stdin.take());
+    let status = timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
