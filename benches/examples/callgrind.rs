@@ -28,6 +28,8 @@ fn main() {
     let mut t = BytesMut::from(&text[..]);
     let mut f = BytesMut::from(&frames[..]);
     let mut j = BytesMut::from(&json[..]);
+    let ws_small = websocket::client_frames(&websocket::small_payloads(1 << 20));
+    let mut w = BytesMut::from(&ws_small[..]);
     let decoded = match contender.as_str() {
         "none" => 0,
         "text-wm" => decode_buffer(&mut TextCodec::new(), &mut t),
@@ -50,6 +52,16 @@ fn main() {
         "json-wm-struct" => decode_buffer(&mut JsonNlCodec::<ChatMessage>::new(), &mut j),
         "json-lines-struct" => decode_buffer(&mut LinesThenJson::<ChatMessage>::default(), &mut j),
         "json-hand-struct" => decode_buffer(&mut HandJsonLines::<ChatMessage>::default(), &mut j),
+        "ws-wm" => {
+            let mut ws = wm_websocket::WebSocket::server();
+            let mut n = 0;
+            while let Some(message) = wm_websocket::Protocol::decode(&mut ws, &mut w).unwrap() {
+                std::hint::black_box(message);
+                n += 1;
+            }
+            n
+        }
+        "ws-plain" => websocket::plain_decode(&mut w),
         other => {
             eprintln!("unknown contender {other:?}; see the source for the list");
             std::process::exit(2);

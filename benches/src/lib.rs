@@ -1,6 +1,8 @@
 //! What the benches share: deterministic inputs, the hand-written loops each codec is
 //! measured against, and the two ways of feeding a decoder (one buffer, 4 KiB reads).
 
+pub mod websocket;
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -27,9 +27,10 @@ pub fn apply_mask(payload: &mut [u8], key: [u8; 4], offset: usize) {
 /// The key starting at byte `offset % 4` of itself.
 #[inline]
 fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut rotated = key;
-    rotated.rotate_left(offset % 4);
-    rotated
+    // Rotating the little-endian word right by one byte moves key[1] to the front.
+    u32::from_le_bytes(key)
+        .rotate_right(8 * (offset % 4) as u32)
+        .to_le_bytes()
 }
 
 #[cfg(test)]

@@ -88,6 +88,9 @@ pub struct WebSocket {
     early: BytesMut,
     request: Option<Request>,
     response: Option<Response>,
+    /// The largest payload the small-frame fast path may take: 125, or less if a limit is
+    /// lower.
+    small_limit: usize,
 }
 
 impl std::fmt::Debug for WebSocket {
@@ -128,6 +131,9 @@ impl WebSocket {
             early: BytesMut::new(),
             request: None,
             response: None,
+            small_limit: MAX_CONTROL_PAYLOAD
+                .min(config.max_frame_size)
+                .min(config.max_message_size),
         }
     }
 
@@ -373,6 +379,63 @@ impl WebSocket {
         }))
     }
 
+    /// The common case in one place: a whole, unfragmented text or binary frame of at most
+    /// 125 bytes at the front of `src`, with no message in progress. Anything else, or
+    /// anything wrong, returns `None` with `src` as it was, for the general path.
+    #[inline]
+    fn decode_small(&mut self, src: &mut BytesMut) -> Option<Message> {
+        let (&[b0, b1], _) = src.split_first_chunk::<2>()?;
+        let length = usize::from(b1 & 0x7F);
+        let masked = b1 & 0x80 != 0;
+        // 0x81 / 0x82: FIN, no reserved bits, text / binary.
+        if (b0 != 0x81 && b0 != 0x82)
+            || length > self.small_limit
+            || masked != (self.role == Role::Server)
+            || self.message.is_some()
+        {
+            return None;
+        }
+        let header_length = if masked { 6 } else { 2 };
+        let frame = src.get_mut(..header_length + length)?;
+        let (header, payload) = frame.split_at_mut(header_length);
+        let key = header.last_chunk::<4>().copied();
+        if let (true, Some(key)) = (masked, key) {
+            apply_mask(payload, key, 0);
+        }
+        let message = if b0 == 0x82 {
+            src.advance(header_length);
+            Message::Binary(src.split_to(length).freeze())
+        } else {
+            match simdutf8::basic::from_utf8(payload) {
+                Ok(text) => {
+                    let text = text.to_owned();
+                    src.advance(header_length + length);
+                    Message::Text(text)
+                }
+                Err(_) => {
+                    // Put the mask back; the general path reports where it went wrong.
+                    if let (true, Some(key)) = (masked, key) {
+                        apply_mask(payload, key, 0);
+                    }
+                    return None;
+                }
+            }
+        };
+        Some(message)
+    }
+
+    #[inline(never)]
+    fn decode_general(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
+        if self.state == State::Closed {
+            src.clear();
+            return Ok(None);
+        }
+        if !matches!(self.phase, Phase::Open) && !self.decode_handshake(src)? {
+            return Ok(None);
+        }
+        self.decode_frames(src).map_err(|error| self.fail(error))
+    }
+
     /// Decodes after the handshake; errors are not yet turned into a failed connection.
     fn decode_frames(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
         loop {
@@ -533,7 +596,15 @@ impl WebSocket {
 
 /// Appends one unfragmented frame: unmasked from a server, masked with a fresh random key
 /// from a client. The payload is copied once, then masked in place.
+#[inline]
 fn put_frame(role: Role, dst: &mut BytesMut, opcode: OpCode, payload: &[u8]) {
+    if role == Role::Server && payload.len() <= 125 {
+        // The short header of a server frame: FIN + opcode, then the length.
+        dst.reserve(2 + payload.len());
+        dst.put_slice(&[0x80 | opcode.bits(), payload.len() as u8]);
+        dst.put_slice(payload);
+        return;
+    }
     let header = FrameHeader {
         fin: true,
         rsv1: false,
@@ -557,15 +628,14 @@ impl Protocol for WebSocket {
     type Message = Message;
     type Error = Error;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
-        if self.state == State::Closed {
-            src.clear();
-            return Ok(None);
+        if self.frame.is_none() && matches!(self.state, State::Open | State::Closing) {
+            if let Some(message) = self.decode_small(src) {
+                return Ok(Some(message));
+            }
         }
-        if !self.decode_handshake(src)? {
-            return Ok(None);
-        }
-        self.decode_frames(src).map_err(|error| self.fail(error))
+        self.decode_general(src)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {

@@ -1,0 +1,260 @@
+//! WebSocket: masked client frames decoded (and unmasked) by a server, and server frames
+//! encoded, by wm-websocket beside tungstenite, fastwebsockets and tokio-websockets and a
+//! plain loop, on the same bytes in the same run.
+//!
+//! * decode: binary frames of 2–125 bytes (about 1 MiB of payload), and 64 × 64 KiB.
+//!   wm is measured twice: its `WebSocket` protocol on one buffer (as the plain loop
+//!   is), and through `Framed` over an in-memory transport (as the anchors, which all
+//!   need a transport, are). The anchors read from the same in-memory transport.
+//! * encode: the same payloads as unmasked server frames. Each contender ends with the
+//!   wire bytes in one reused buffer: wm encodes into the `BytesMut` that `Framed` then
+//!   writes; the anchors go through their send API into a transport that appends what
+//!   it is given (as a socket copies it to the kernel).
+
+use std::hint::black_box;
+
+use bytes::{Bytes, BytesMut};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
+};
+use futures_util::{SinkExt, StreamExt};
+use tokio::runtime::Runtime;
+use tokio_util::codec::Framed;
+use wm_benches::websocket::{
+    client_frames, large_payloads, plain_decode, plain_encode, small_payloads, MemoryStream,
+};
+use wm_websocket::{Config, Encode, Message, Protocol, Role, WebSocket, WebSocketCodec};
+
+const LIMIT: usize = 64 << 20;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+fn wm_config() -> Config {
+    Config::default()
+        .max_frame_size(LIMIT)
+        .max_message_size(LIMIT)
+}
+
+fn wm_buffer(buf: &mut BytesMut) -> usize {
+    let mut ws = WebSocket::new(Role::Server, wm_config());
+    let mut n = 0;
+    while let Some(message) = ws.decode(buf).unwrap() {
+        black_box(message);
+        n += 1;
+    }
+    n
+}
+
+fn wm_framed(rt: &Runtime, wire: &Bytes, count: usize) -> usize {
+    rt.block_on(async {
+        let codec = WebSocketCodec::from(WebSocket::new(Role::Server, wm_config()));
+        let mut framed = Framed::new(MemoryStream::new(wire.clone()), codec);
+        for _ in 0..count {
+            black_box(framed.next().await.unwrap().unwrap());
+        }
+        count
+    })
+}
+
+fn tungstenite_read(wire: &Bytes, count: usize) -> usize {
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(LIMIT))
+        .max_frame_size(Some(LIMIT));
+    let mut ws = tungstenite::WebSocket::from_raw_socket(
+        MemoryStream::new(wire.clone()),
+        tungstenite::protocol::Role::Server,
+        Some(config),
+    );
+    for _ in 0..count {
+        black_box(ws.read().unwrap());
+    }
+    count
+}
+
+fn fastwebsockets_read(rt: &Runtime, wire: &Bytes, count: usize) -> usize {
+    rt.block_on(async {
+        let mut ws = fastwebsockets::WebSocket::after_handshake(
+            MemoryStream::new(wire.clone()),
+            fastwebsockets::Role::Server,
+        );
+        ws.set_max_message_size(LIMIT);
+        for _ in 0..count {
+            let frame = ws.read_frame().await.unwrap();
+            black_box(&frame.payload[..]);
+        }
+        count
+    })
+}
+
+fn tokio_websockets_read(rt: &Runtime, wire: &Bytes, count: usize) -> usize {
+    rt.block_on(async {
+        let mut ws = tokio_websockets::ServerBuilder::new()
+            .limits(tokio_websockets::Limits::default().max_payload_len(Some(LIMIT)))
+            .serve(MemoryStream::new(wire.clone()));
+        for _ in 0..count {
+            black_box(ws.next().await.unwrap().unwrap());
+        }
+        count
+    })
+}
+
+fn decode_group(group: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
+    let rt = runtime();
+    let wire = Bytes::from(client_frames(payloads));
+    let count = payloads.len();
+    // Every contender decodes the same messages.
+    assert_eq!(wm_buffer(&mut BytesMut::from(&wire[..])), count);
+    assert_eq!(plain_decode(&mut BytesMut::from(&wire[..])), count);
+    assert_eq!(wm_framed(&rt, &wire, count), count);
+    assert_eq!(tungstenite_read(&wire, count), count);
+    assert_eq!(fastwebsockets_read(&rt, &wire, count), count);
+    assert_eq!(tokio_websockets_read(&rt, &wire, count), count);
+
+    group.throughput(Throughput::Bytes(wire.len() as u64));
+    group.bench_function("wm WebSocket (one buffer)", |b| {
+        b.iter_batched_ref(
+            || BytesMut::from(&wire[..]),
+            wm_buffer,
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("wm Framed (memory stream)", |b| {
+        b.iter(|| wm_framed(&rt, &wire, count))
+    });
+    group.bench_function("tungstenite", |b| b.iter(|| tungstenite_read(&wire, count)));
+    group.bench_function("fastwebsockets", |b| {
+        b.iter(|| fastwebsockets_read(&rt, &wire, count))
+    });
+    group.bench_function("tokio-websockets", |b| {
+        b.iter(|| tokio_websockets_read(&rt, &wire, count))
+    });
+    group.bench_function("plain header+u64 XOR", |b| {
+        b.iter_batched_ref(
+            || BytesMut::from(&wire[..]),
+            plain_decode,
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+fn encode_group(group: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
+    let rt = runtime();
+    let total: usize = payloads.iter().map(Bytes::len).sum();
+    group.throughput(Throughput::Bytes(total as u64));
+    // Every contender ends with the wire bytes in one buffer, reused across iterations:
+    // wm and the plain loop encode into it; the anchors write into a transport that
+    // appends to it.
+    let mut dst = BytesMut::new();
+    let mut out = Vec::new();
+    let expected = wm_encode_slices(payloads, &mut dst);
+    group.bench_function("wm WebSocket (&[u8])", |b| {
+        b.iter(|| wm_encode_slices(payloads, &mut dst))
+    });
+    group.bench_function("wm WebSocket (Message)", |b| {
+        b.iter(|| {
+            dst.clear();
+            let mut ws = WebSocket::server();
+            for payload in payloads {
+                ws.encode(Message::Binary(payload.clone()), &mut dst)
+                    .unwrap();
+            }
+            dst.len()
+        })
+    });
+    let mut tungstenite_write = |out: &mut Vec<u8>| {
+        let mut ws = tungstenite::WebSocket::from_raw_socket(
+            MemoryStream::with_output(Bytes::new(), std::mem::take(out)),
+            tungstenite::protocol::Role::Server,
+            None,
+        );
+        for payload in payloads {
+            ws.write(tungstenite::Message::Binary(payload.clone()))
+                .unwrap();
+        }
+        ws.flush().unwrap();
+        *out = std::mem::take(&mut ws.get_mut().output);
+        out.len()
+    };
+    assert_eq!(tungstenite_write(&mut out), expected);
+    group.bench_function("tungstenite", |b| b.iter(|| tungstenite_write(&mut out)));
+    let fastwebsockets_write = |out: &mut Vec<u8>| {
+        rt.block_on(async {
+            let mut ws = fastwebsockets::WebSocket::after_handshake(
+                MemoryStream::with_output(Bytes::new(), std::mem::take(out)),
+                fastwebsockets::Role::Server,
+            );
+            for payload in payloads {
+                let frame =
+                    fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(payload));
+                ws.write_frame(frame).await.unwrap();
+            }
+            *out = ws.into_inner().output;
+            out.len()
+        })
+    };
+    assert_eq!(fastwebsockets_write(&mut out), expected);
+    group.bench_function("fastwebsockets", |b| {
+        b.iter(|| fastwebsockets_write(&mut out))
+    });
+    let tokio_websockets_write = |out: &mut Vec<u8>| {
+        rt.block_on(async {
+            let mut ws = tokio_websockets::ServerBuilder::new()
+                .serve(MemoryStream::with_output(Bytes::new(), std::mem::take(out)));
+            for payload in payloads {
+                ws.feed(tokio_websockets::Message::binary(payload.clone()))
+                    .await
+                    .unwrap();
+            }
+            ws.flush().await.unwrap();
+            *out = std::mem::take(&mut ws.get_mut().output);
+            out.len()
+        })
+    };
+    assert_eq!(tokio_websockets_write(&mut out), expected);
+    group.bench_function("tokio-websockets", |b| {
+        b.iter(|| tokio_websockets_write(&mut out))
+    });
+    group.bench_function("plain header+copy", |b| {
+        b.iter(|| {
+            dst.clear();
+            for payload in payloads {
+                plain_encode(payload, &mut dst);
+            }
+            dst.len()
+        })
+    });
+}
+
+fn wm_encode_slices(payloads: &[Bytes], dst: &mut BytesMut) -> usize {
+    dst.clear();
+    let mut ws = WebSocket::server();
+    for payload in payloads {
+        ws.encode(&payload[..], dst).unwrap();
+    }
+    dst.len()
+}
+
+fn websocket(c: &mut Criterion) {
+    let small = small_payloads(1 << 20);
+    let large = large_payloads(64);
+    for (size, payloads) in [("small", &small), ("64k", &large)] {
+        let mut group = c.benchmark_group(format!("websocket/decode/{size}"));
+        decode_group(&mut group, payloads);
+        group.finish();
+        let mut group = c.benchmark_group(format!("websocket/encode/{size}"));
+        encode_group(&mut group, payloads);
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = wm_benches::criterion();
+    targets = websocket
+}
+criterion_main!(benches);
