@@ -166,7 +166,7 @@ fn encode_group(group: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
             dst.len()
         })
     });
-    let mut tungstenite_write = |out: &mut Vec<u8>| {
+    let tungstenite_write = |out: &mut Vec<u8>| {
         let mut ws = tungstenite::WebSocket::from_raw_socket(
             MemoryStream::with_output(Bytes::new(), std::mem::take(out)),
             tungstenite::protocol::Role::Server,
