@@ -1,36 +1,96 @@
 //! RFC 6455 WebSocket for Workerman's `websocket://` (server) and `ws://` (client)
-//! schemes.
+//! schemes: a sans-IO protocol per connection, a tokio-util codec, and async
+//! `accept` / `connect`.
 //!
-//! **Work in progress** (issue 3). This crate has, so far, the frame layer:
+//! Autobahn TestSuite cases 1–10 pass for both roles with no NON-STRICT result
+//! (`conformance/autobahn.sh`).
 //!
-//! * [`frame`]: [`FrameHeader::parse`](frame::FrameHeader::parse) checks every RFC 6455
-//!   rule a header can break (reserved bits and opcodes, fragmented or long control frames,
-//!   non-minimal lengths, the 64-bit MSB, masking by role, a payload limit) as soon as the
-//!   bytes it needs arrive; [`FrameHeader::encode`](frame::FrameHeader::encode) writes the
-//!   minimal form.
-//! * [`apply_mask`]: the payload mask, eight bytes at a time, resumable mid-payload.
-//! * [`FrameError`] names what was wrong and the close code it calls for.
-//! * [`close::CloseFrame`]: the close payload, with the code and reason rules (1002 for a
-//!   1-byte payload or a code that may not be sent, 1007 for a reason that is not UTF-8).
-//! * [`utf8::Utf8Validator`]: UTF-8 checked piece by piece as a text message arrives, so
-//!   an invalid message fails at its first bad byte.
+//! # Layers
 //!
-//! The message layer (fragments, UTF-8, control frames, close handshake), the handshakes
-//! and the tokio-util codec come next.
+//! * [`frame`]: the header, with every rule of §5.2 checked as soon as its bytes arrive;
+//!   [`apply_mask`], eight bytes at a time and resumable mid-payload.
+//! * [`WebSocket`]: one connection's state machine ([`State`]): frames into
+//!   [`Message`]s, fragments reassembled around interleaved control frames, text checked
+//!   as UTF-8 while it arrives (an invalid message fails at its first bad byte), pings
+//!   answered and closes echoed through [`Protocol::take_output`], limits ([`Config`])
+//!   checked on each header before any payload is buffered. A protocol error queues a
+//!   close frame with the code it calls for ([`Error::close_code`]: 1002, 1007, 1009).
+//! * [`handshake`]: the opening handshake for both ends, parsed without rescanning;
+//!   refusals answered 400 / 426 / 431; [`handshake::ServerOptions`] selects a
+//!   subprotocol and may refuse a request by path, headers or `Origin`.
+//! * [`WebSocketCodec`] (feature `tokio-util`): the protocol as a `Decoder` + `Encoder`
+//!   for `Framed`.
+//! * [`accept`], [`connect`] and [`WebSocketStream`] (feature `tokio`, on by default):
+//!   the handshake over any tokio stream, then a `Stream` + `Sink` of messages that
+//!   answers pings and closes while it is polled.
+//!
+//! # Example: a server and a client over `accept` / `connect`
 //!
 //! ```
-//! use wm_websocket::frame::{FrameHeader, HeaderRules, OpCode, Role};
-//! use wm_websocket::apply_mask;
+//! use futures_util::{SinkExt, StreamExt};
+//! use wm_websocket::{accept, connect, Message};
 //!
-//! // RFC 6455 §5.7: a masked "Hello" from a client.
-//! let wire = b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
-//! let rules = HeaderRules { role: Role::Server, rsv1_allowed: false, max_payload: 1 << 20 };
-//! let (header, length) = FrameHeader::parse(wire, &rules).unwrap().unwrap();
-//! assert_eq!((header.opcode, header.fin, header.payload_length), (OpCode::Text, true, 5));
-//! let mut payload = wire[length..].to_vec();
-//! apply_mask(&mut payload, header.mask.unwrap(), 0);
-//! assert_eq!(payload, b"Hello");
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wm_websocket::Error> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("ws://{}/chat", listener.local_addr()?);
+//! let server = tokio::spawn(async move {
+//!     let (tcp, _) = listener.accept().await?;
+//!     let mut ws = accept(tcp).await?;
+//!     while let Some(message) = ws.next().await {
+//!         let message = message?;
+//!         if message.is_data() {
+//!             ws.send(message).await?; // echo, same type
+//!         }
+//!     }
+//!     Ok::<_, wm_websocket::Error>(())
+//! });
+//!
+//! let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
+//! let (mut ws, _response) = connect(tcp, &url).await?;
+//! ws.send(Message::Text("hello".into())).await?;
+//! assert_eq!(ws.next().await.unwrap()?, Message::Text("hello".into()));
+//! ws.close(None, std::time::Duration::from_secs(1)).await?;
+//! server.await.unwrap()?;
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! # Example: `Framed` with `WebSocketCodec`
+//!
+//! On a connection whose handshake is done (here, an in-memory pipe), each end is a
+//! `Framed` with the codec for its role:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use futures_util::{SinkExt, StreamExt};
+//! use tokio_util::codec::Framed;
+//! use wm_websocket::{Message, WebSocket, WebSocketCodec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (client, server) = tokio::io::duplex(1024);
+//! let mut client = Framed::new(client, WebSocketCodec::from(WebSocket::client()));
+//! let mut server = Framed::new(server, WebSocketCodec::from(WebSocket::server()));
+//! client.send(Message::Binary(Bytes::from_static(b"\x00\x01"))).await.unwrap();
+//! assert_eq!(server.next().await.unwrap().unwrap(), Message::Binary(Bytes::from_static(b"\x00\x01")));
+//! # }
+//! ```
+//!
+//! With `Framed`, what the protocol queues by itself (a pong, a close echo) is written
+//! ahead of the next item sent; [`WebSocketStream`] writes it at once.
+//!
+//! # Where this differs from Workerman
+//!
+//! Workerman's server leaves most of RFC 6455 unchecked (spec §4.9): unmasked frames,
+//! reserved bits and opcodes, control-frame rules, fragmentation order, UTF-8, close
+//! codes; and it fails with a bare TCP close. Here each is checked, and each failure is a
+//! close frame with the RFC's code. Control frames between fragments are handled as the
+//! RFC says (Workerman glues them into the message), the close handshake is real (the
+//! peer's code is echoed, not always 1000), the message type travels with each message,
+//! the `101` says `Switching Protocols` without `Sec-WebSocket-Version`, and a client
+//! masks with a fresh random key (Workerman's `ws://` uses `00 00 00 00`) and keeps the
+//! frames that arrive with the `101`.
 
 pub mod close;
 mod config;

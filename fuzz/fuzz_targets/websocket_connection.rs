@@ -1,0 +1,66 @@
+//! A whole `wm_websocket` connection as an echo peer: arbitrary bytes in arbitrary chunks,
+//! small limits, each data message sent back, pongs and closes queued by the protocol.
+//! No panic; the messages, the error and (for a server, whose frames are not masked) every
+//! byte it sends are the same however the input is cut.
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use wm_websocket::{Config, Encode, Protocol, Role, WebSocket};
+
+fn run(role: Role, data: &[u8], cuts: &[usize]) -> (Vec<String>, Vec<u8>) {
+    let config = Config::default()
+        .max_frame_size(64)
+        .max_message_size(200)
+        .max_fragments(5);
+    let mut ws = WebSocket::new(role, config);
+    let mut buf = BytesMut::new();
+    let mut sent = BytesMut::new();
+    let mut log = Vec::new();
+    let mut start = 0;
+    for end in cuts.iter().copied().chain([data.len()]) {
+        buf.extend_from_slice(&data[start..end]);
+        start = end;
+        loop {
+            match ws.decode(&mut buf) {
+                Ok(Some(message)) => {
+                    log.push(format!("{message:?}"));
+                    ws.take_output(&mut sent);
+                    if message.is_data() {
+                        if let Err(error) = ws.encode(message, &mut sent) {
+                            log.push(format!("send: {error}"));
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    log.push(format!("error: {error:?}"));
+                    ws.take_output(&mut sent);
+                    return (log, sent.to_vec());
+                }
+            }
+        }
+        ws.take_output(&mut sent);
+    }
+    if let Err(error) = ws.decode_eof(&mut buf) {
+        log.push(format!("eof: {error:?}"));
+    }
+    (log, sent.to_vec())
+}
+
+fuzz_target!(|input: (&[u8], bool, Vec<u16>)| {
+    let (data, client, cuts) = input;
+    let role = if client { Role::Client } else { Role::Server };
+    let mut cuts: Vec<usize> = cuts
+        .iter()
+        .map(|&c| usize::from(c) % (data.len() + 1))
+        .collect();
+    cuts.sort_unstable();
+    let (whole_log, whole_sent) = run(role, data, &[]);
+    let (split_log, split_sent) = run(role, data, &cuts);
+    assert_eq!(split_log, whole_log, "cuts {cuts:?}");
+    match role {
+        Role::Server => assert_eq!(split_sent, whole_sent),
+        Role::Client => assert_eq!(split_sent.len(), whole_sent.len()),
+    }
+});
