@@ -91,6 +91,9 @@ pub struct WebSocket {
     /// The largest payload the small-frame fast path may take: 125, or less if a limit is
     /// lower.
     small_limit: usize,
+    /// Payload bytes unmasked or UTF-8 checked so far, for the never-rescan tests.
+    #[cfg(test)]
+    processed: usize,
 }
 
 impl std::fmt::Debug for WebSocket {
@@ -134,6 +137,8 @@ impl WebSocket {
             small_limit: MAX_CONTROL_PAYLOAD
                 .min(config.max_frame_size)
                 .min(config.max_message_size),
+            #[cfg(test)]
+            processed: 0,
         }
     }
 
@@ -473,6 +478,10 @@ impl WebSocket {
                 if let Some(key) = frame.header.mask {
                     apply_mask(piece, key, frame.unmasked);
                 }
+                #[cfg(test)]
+                {
+                    self.processed += piece.len();
+                }
                 frame.unmasked = available;
             }
             if available < payload_length {
@@ -486,6 +495,10 @@ impl WebSocket {
                         .map_err(|e| Error::InvalidUtf8 {
                             valid_up_to: e.valid_up_to,
                         })?;
+                    #[cfg(test)]
+                    {
+                        self.processed += piece.len();
+                    }
                     frame.validated = available;
                 }
                 self.frame = Some(frame);
@@ -704,5 +717,69 @@ impl Encode<CloseCode> for WebSocket {
             reason: String::new(),
         };
         self.encode_close(Some(&close), dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A masked client frame (key `01 02 03 04`).
+    fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let key = [1, 2, 3, 4];
+        let mut wire = vec![b0];
+        match payload.len() {
+            n @ 0..=125 => wire.push(0x80 | n as u8),
+            n @ 126..=0xFFFF => {
+                wire.push(0x80 | 126);
+                wire.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                wire.push(0x80 | 127);
+                wire.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        wire.extend_from_slice(&key);
+        wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        wire
+    }
+
+    /// Feeds `wire` one byte per read; returns the messages and the bytes processed.
+    fn drip(wire: &[u8]) -> (Vec<Message>, usize) {
+        let mut ws = WebSocket::server();
+        let mut buf = BytesMut::new();
+        let mut messages = Vec::new();
+        for &byte in wire {
+            buf.extend_from_slice(&[byte]);
+            while let Some(message) = ws.decode(&mut buf).unwrap() {
+                messages.push(message);
+            }
+        }
+        (messages, ws.processed)
+    }
+
+    #[test]
+    fn a_one_byte_drip_unmasks_and_checks_each_text_byte_once() {
+        let text = "ab✓".repeat(64 * 1024 / 5);
+        let (messages, processed) = drip(&masked(0x81, text.as_bytes()));
+        // Unmasked once and checked once while the frame was incomplete; the last byte
+        // completes the frame and is checked with it.
+        assert_eq!(processed, 2 * text.len() - 1);
+        assert_eq!(messages, [Message::Text(text)]);
+    }
+
+    #[test]
+    fn a_one_byte_drip_of_fragments_is_linear_too() {
+        let a = vec![7u8; 40_000];
+        let b = vec![9u8; 30_000];
+        let mut wire = masked(0x02, &a);
+        wire.extend_from_slice(&masked(0x80, &b));
+        let (messages, processed) = drip(&wire);
+        assert_eq!(
+            processed,
+            a.len() + b.len(),
+            "binary: unmasked once, not checked"
+        );
+        assert_eq!(messages, [Message::Binary([a, b].concat().into())]);
     }
 }
