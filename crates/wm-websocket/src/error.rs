@@ -150,7 +150,7 @@ pub enum Error {
         /// The payload length.
         length: usize,
     },
-    /// A close code that may not be sent (1004–1006, 1015, or outside 1000–4999).
+    /// A close code that may not be sent: anything but 1000–1003, 1007–1014 and 3000–4999.
     #[error("close code {0} may not be sent")]
     UnsendableCloseCode(u16),
     /// Too many bytes queued before the handshake completed.

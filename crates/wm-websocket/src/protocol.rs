@@ -27,8 +27,12 @@ pub enum State {
     /// This end sent a close and waits for the peer's (the driver bounds the wait).
     Closing,
     /// Both closes were exchanged, or the connection failed. The driver writes what
-    /// [`Protocol::take_output`] still gives and closes the transport: at once on a server;
-    /// on a client after waiting a little for the server to close first (RFC 6455 §7.1.1).
+    /// [`Protocol::take_output`] still gives and closes the transport. [`WebSocketStream`]
+    /// shuts its write side down at once in both roles; RFC 6455 §7.1.1 would rather a
+    /// client waited a little for the server to close first, which a driver of its own may
+    /// do.
+    ///
+    /// [`WebSocketStream`]: crate::WebSocketStream
     Closed,
 }
 
@@ -84,8 +88,15 @@ pub struct WebSocket {
     message: Option<Partial>,
     utf8: Utf8Validator,
     output: BytesMut,
+    /// The pong that answers the latest ping, not yet taken. Only the latest is answered
+    /// (RFC 6455 §5.5.3 allows it), so a peer that floods pings and never reads cannot
+    /// make this grow.
+    pong: Option<Bytes>,
     /// Frames encoded before the handshake finished, sent right after it.
     early: BytesMut,
+    /// A close was encoded before the handshake finished: the connection opens in
+    /// `Closing`.
+    close_queued: bool,
     request: Option<Request>,
     response: Option<Response>,
     /// The largest payload the small-frame fast path may take: 125, or less if a limit is
@@ -131,7 +142,9 @@ impl WebSocket {
             message: None,
             utf8: Utf8Validator::new(),
             output: BytesMut::new(),
+            pong: None,
             early: BytesMut::new(),
+            close_queued: false,
             request: None,
             response: None,
             small_limit: MAX_CONTROL_PAYLOAD
@@ -198,7 +211,7 @@ impl WebSocket {
 
     /// Whether bytes are waiting in [`take_output`](Protocol::take_output).
     pub fn has_output(&self) -> bool {
-        !self.output.is_empty()
+        !self.output.is_empty() || self.pong.is_some()
     }
 
     /// Runs the opening handshake on what `src` holds: `Ok(true)` once the connection is
@@ -207,6 +220,9 @@ impl WebSocket {
     /// answer (server) is queued in the output either way; on an error the connection is
     /// closed.
     pub fn decode_handshake(&mut self, src: &mut BytesMut) -> Result<bool, Error> {
+        if self.state == State::Closed {
+            return Ok(false);
+        }
         let limit = self.config.max_handshake_size;
         let result = match &mut self.phase {
             Phase::Open => return Ok(true),
@@ -248,7 +264,11 @@ impl WebSocket {
             return Err(error.into());
         }
         self.phase = Phase::Open;
-        self.state = State::Open;
+        self.state = if self.close_queued {
+            State::Closing
+        } else {
+            State::Open
+        };
         self.output.unsplit(self.early.split());
         Ok(true)
     }
@@ -320,6 +340,7 @@ impl WebSocket {
         self.state = State::Closed;
         self.frame = None;
         self.message = None;
+        self.pong = None;
         error
     }
 
@@ -376,7 +397,8 @@ impl WebSocket {
             })?;
             Message::Text(text.to_owned())
         } else {
-            // Already checked piece by piece; this check cannot fail.
+            // Already checked piece by piece (which is what fails fast); turning the bytes
+            // into a `String` without `unsafe` checks them once more, and cannot fail.
             let text = String::from_utf8(Vec::from(data)).map_err(|e| Error::InvalidUtf8 {
                 valid_up_to: e.utf8_error().valid_up_to(),
             })?;
@@ -471,7 +493,11 @@ impl WebSocket {
             };
             // Within the frame limit, which is a usize.
             let payload_length = frame.header.payload_length as usize;
-            let available = (src.len() - frame.header_length).min(payload_length);
+            // Saturating: a caller that swapped the buffer gets no message, not a panic.
+            let available = src
+                .len()
+                .saturating_sub(frame.header_length)
+                .min(payload_length);
             if available > frame.unmasked {
                 let piece =
                     &mut src[frame.header_length + frame.unmasked..][..available - frame.unmasked];
@@ -484,7 +510,7 @@ impl WebSocket {
                 }
                 frame.unmasked = available;
             }
-            if available < payload_length {
+            if available < payload_length || src.len() < frame.header_length {
                 // Fail fast: check the text that has arrived (Autobahn 6.4.x).
                 if self.is_text(frame.header.opcode) && available > frame.validated {
                     let seen = self.message_length() + frame.validated;
@@ -517,10 +543,11 @@ impl WebSocket {
                     }
                 }
                 OpCode::Ping => {
+                    let payload = payload.freeze();
                     if self.state == State::Open {
-                        put_frame(self.role, &mut self.output, OpCode::Pong, &payload);
+                        self.pong = Some(payload.clone());
                     }
-                    return Ok(Some(Message::Ping(payload.freeze())));
+                    return Ok(Some(Message::Ping(payload)));
                 }
                 OpCode::Pong => return Ok(Some(Message::Pong(payload.freeze()))),
                 OpCode::Close => {
@@ -534,6 +561,7 @@ impl WebSocket {
                     }
                     self.state = State::Closed;
                     self.message = None;
+                    self.pong = None;
                     src.clear();
                     return Ok(Some(Message::Close(close)));
                 }
@@ -549,6 +577,7 @@ impl WebSocket {
     ) -> Result<(), Error> {
         match self.state {
             State::Open => {}
+            State::Handshake if self.close_queued => return Err(Error::SendAfterClose),
             State::Handshake => {
                 let queued = self.early.len();
                 if queued + payload.len() > self.config.max_message_size {
@@ -596,12 +625,16 @@ impl WebSocket {
             // A close after the peer's (which was echoed) or after our own is a no-op, so
             // that "answer a Close with a Close" is harmless.
             State::Closing | State::Closed => Ok(()),
+            State::Handshake if self.close_queued => Ok(()),
             State::Handshake | State::Open => {
-                let result = self.encode_frame(OpCode::Close, &payload, dst);
-                if result.is_ok() && self.state == State::Open {
-                    self.state = State::Closing;
+                self.encode_frame(OpCode::Close, &payload, dst)?;
+                // Nothing follows our close, not even a pong still owed.
+                self.pong = None;
+                match self.state {
+                    State::Open => self.state = State::Closing,
+                    _ => self.close_queued = true,
                 }
-                result
+                Ok(())
             }
         }
     }
@@ -655,16 +688,26 @@ impl Protocol for WebSocket {
         match self.decode(src)? {
             Some(message) => Ok(Some(message)),
             None if src.is_empty() => Ok(None),
-            None => Err(Error::UnexpectedEof {
-                buffered: src.len(),
-            }),
+            None => {
+                // The transport is gone: no close frame can be sent.
+                self.state = State::Closed;
+                self.frame = None;
+                self.message = None;
+                self.pong = None;
+                Err(Error::UnexpectedEof {
+                    buffered: src.len(),
+                })
+            }
         }
     }
 
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
-        let length = self.output.len();
+        let before = dst.len();
         dst.unsplit(self.output.split());
-        length
+        if let Some(pong) = self.pong.take() {
+            put_frame(self.role, dst, OpCode::Pong, &pong);
+        }
+        dst.len() - before
     }
 }
 

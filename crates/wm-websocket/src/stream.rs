@@ -184,20 +184,33 @@ where
         result
     }
 
-    /// Moves what the protocol queued (pongs, close echoes) into the write buffer and
-    /// writes as much as the transport takes now.
+    /// Moves what the protocol queued (a pong, a close echo) into the write buffer and
+    /// writes as much as the transport takes now. While the write buffer is over
+    /// [`OUTPUT_HIGH_WATER`] (a peer that does not read), the protocol's output stays where
+    /// it is, and there later pings replace an unsent pong instead of adding to it.
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.protocol().has_output() {
+        if self.protocol().has_output() && self.framed.write_buffer().len() < OUTPUT_HIGH_WATER {
             let mut output = BytesMut::new();
             self.framed.codec_mut().get_mut().take_output(&mut output);
             self.framed.write_buffer_mut().extend_from_slice(&output);
         }
-        if self.framed.write_buffer().is_empty() {
-            return Poll::Ready(Ok(()));
-        }
         SinkExt::<Message>::poll_flush_unpin(&mut self.framed, cx)
     }
+
+    /// Writes and flushes everything, the protocol's output included.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            ready!(self.poll_output(cx))?;
+            if !self.protocol().has_output() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
 }
+
+/// How many unsent bytes may wait in the write buffer before the protocol's own output
+/// (pongs) is held back.
+const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 
 impl<S> Stream for WebSocketStream<S>
 where
@@ -212,8 +225,10 @@ where
         }
         if this.protocol().state() == State::Closed {
             // Everything after the close handshake: flush, shut down, end.
-            ready!(this.poll_output(cx))?;
-            let shut = ready!(SinkExt::<Message>::poll_close_unpin(&mut this.framed, cx));
+            let shut = match ready!(this.poll_drain(cx)) {
+                Ok(()) => ready!(SinkExt::<Message>::poll_close_unpin(&mut this.framed, cx)),
+                Err(error) => Err(error),
+            };
             this.shut_down = true;
             return match shut {
                 Ok(()) => Poll::Ready(None),
@@ -221,8 +236,9 @@ where
             };
         }
         // Pending output is written as far as the transport takes it; the rest is retried
-        // on the next poll or send.
+        // on the next poll or send. A transport that fails ends the stream.
         if let Poll::Ready(Err(error)) = this.poll_output(cx) {
+            this.shut_down = true;
             return Poll::Ready(Some(Err(error)));
         }
         let item = ready!(this.framed.poll_next_unpin(cx));
@@ -249,12 +265,12 @@ where
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_output(cx)
+        self.get_mut().poll_drain(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        ready!(this.poll_output(cx))?;
+        ready!(this.poll_drain(cx))?;
         this.shut_down = true;
         SinkExt::<Message>::poll_close_unpin(&mut this.framed, cx)
     }

@@ -533,3 +533,52 @@ fn client_masks_frames_sent_before_the_101_and_sends_them_after_it() {
         Some(Message::Binary(Bytes::from_static(b"early")))
     );
 }
+
+#[test]
+fn a_close_sent_during_the_handshake_opens_the_connection_closing() {
+    let request = client_request();
+    let mut ws = WebSocket::connecting(Config::default(), request.clone()).unwrap();
+    let mut out = BytesMut::new();
+    ws.take_output(&mut out);
+    out.clear();
+    ws.encode(wm_websocket::CloseCode::GOING_AWAY, &mut out)
+        .unwrap();
+    ws.encode(wm_websocket::CloseCode::GOING_AWAY, &mut out)
+        .unwrap();
+    assert!(matches!(
+        ws.encode("after close", &mut out),
+        Err(Error::SendAfterClose)
+    ));
+    let mut buf = BytesMut::from(answer(&request, "").as_bytes());
+    assert!(ws.decode(&mut buf).unwrap().is_none());
+    assert_eq!(ws.state(), State::Closing);
+    ws.take_output(&mut out);
+    // One close frame (masked: 2 + 4 + 2 bytes), nothing else.
+    assert_eq!(out.len(), 8);
+    assert_eq!(&out[..2], b"\x88\x82");
+    // The server's close completes the handshake without a second close from us.
+    let mut buf = BytesMut::from(&b"\x88\x02\x03\xe9"[..]);
+    assert!(matches!(
+        ws.decode(&mut buf).unwrap(),
+        Some(Message::Close(Some(_)))
+    ));
+    assert_eq!(ws.state(), State::Closed);
+    assert!(!ws.has_output());
+}
+
+#[test]
+fn a_failed_handshake_stays_failed() {
+    let (result, mut ws, _) = serve(ServerOptions::new(), b"POST / HTTP/1.1\r\n\r\n");
+    assert!(result.is_err());
+    let mut buf = BytesMut::from(RFC_REQUEST.as_bytes());
+    assert!(!ws.decode_handshake(&mut buf).unwrap());
+    assert_eq!(ws.state(), State::Closed);
+}
+
+#[test]
+fn offers_that_are_not_tokens_are_ignored() {
+    let request = request_with("chat, superchat", "chat, sup\u{e9}r, \"quoted\", superchat");
+    let (result, ws, _) = serve(ServerOptions::new(), request.as_bytes());
+    assert!(result.is_ok());
+    assert_eq!(ws.request().unwrap().protocols(), ["chat", "superchat"]);
+}

@@ -488,3 +488,62 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_ping_flood_owes_one_pong_not_one_per_ping() {
+    // A peer that sends pings and never reads: until the output is taken, each ping
+    // replaces the pong owed (RFC 6455 §5.5.3), so what is queued stays one frame.
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::new();
+    for i in 0..1000u32 {
+        buf.extend_from_slice(&masked(0x89, &i.to_be_bytes()));
+        assert!(matches!(
+            ws.decode(&mut buf).unwrap(),
+            Some(Message::Ping(_))
+        ));
+    }
+    let mut output = BytesMut::new();
+    ws.take_output(&mut output);
+    assert_eq!(&output[..], b"\x8a\x04\x00\x00\x03\xe7");
+    output.clear();
+    assert_eq!(ws.take_output(&mut output), 0);
+}
+
+#[test]
+fn no_pong_follows_our_close() {
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(&masked(0x89, b"p")[..]);
+    ws.decode(&mut buf).unwrap();
+    let mut out = BytesMut::new();
+    ws.encode(CloseCode::NORMAL, &mut out).unwrap();
+    ws.take_output(&mut out);
+    assert_eq!(&out[..], b"\x88\x02\x03\xe8");
+}
+
+#[test]
+fn end_of_input_mid_frame_closes_the_connection() {
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(&masked(0x81, b"hello")[..4]);
+    assert!(matches!(
+        ws.decode_eof(&mut buf),
+        Err(Error::UnexpectedEof { buffered: 4 })
+    ));
+    assert_eq!(ws.state(), State::Closed);
+    assert!(
+        !ws.has_output(),
+        "no close frame to a transport that is gone"
+    );
+}
+
+#[test]
+fn a_swapped_buffer_gives_nothing_rather_than_a_panic() {
+    // The contract asks for the same buffer each time; a caller that breaks it gets
+    // wrong results, never a panic.
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(&masked(0x82, &[1; 300])[..100]);
+    assert!(ws.decode(&mut buf).unwrap().is_none());
+    for swapped in [&b""[..], b"\x00", &[0; 50]] {
+        let mut other = BytesMut::from(swapped);
+        let _ = ws.decode(&mut other);
+    }
+}

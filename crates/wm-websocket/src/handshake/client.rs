@@ -52,8 +52,10 @@ impl ClientRequest {
         if rest.contains('#') {
             return Err(invalid("a WebSocket URL has no fragment"));
         }
-        if rest.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-            return Err(invalid("control characters or spaces"));
+        if rest.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(invalid(
+                "spaces, control or non-ASCII characters (percent-encode them)",
+            ));
         }
         let (authority, target) = match rest.find(['/', '?']) {
             Some(at) => (&rest[..at], &rest[at..]),
@@ -68,19 +70,25 @@ impl ClientRequest {
             return Err(invalid("user information is not supported"));
         }
         let default_port = if secure { 443 } else { 80 };
+        let parse_port = |port: &str| {
+            port.parse::<u16>()
+                .ok()
+                .filter(|&p| p > 0 && port.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| invalid("the port must be 1-65535"))
+        };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (host, after) = v6.split_once(']').ok_or_else(|| invalid("unclosed ["))?;
+            if !host.contains(':') {
+                return Err(invalid("brackets hold an IPv6 address"));
+            }
             let port = match after {
                 "" => default_port,
-                _ => after
-                    .strip_prefix(':')
-                    .and_then(|p| p.parse().ok())
-                    .ok_or_else(|| invalid("bad port"))?,
+                _ => parse_port(after.strip_prefix(':').ok_or_else(|| invalid("bad port"))?)?,
             };
             (host, port)
         } else {
             match authority.rsplit_once(':') {
-                Some((host, port)) => (host, port.parse().map_err(|_| invalid("bad port"))?),
+                Some((host, port)) => (host, parse_port(port)?),
                 None => (authority, default_port),
             }
         };

@@ -161,7 +161,11 @@ pub fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
     {
         return Err(HandshakeError::UnexpectedBody);
     }
-    let protocols = list(&headers, "sec-websocket-protocol");
+    // An offer that is not a token could not be echoed byte for byte; it is ignored.
+    let protocols = list(&headers, "sec-websocket-protocol")
+        .into_iter()
+        .filter(|p| is_token(p))
+        .collect();
     let extensions = list(&headers, "sec-websocket-extensions");
     Ok(Request {
         target,
@@ -188,7 +192,7 @@ fn single<'a>(
 fn list(headers: &Headers, name: &str) -> Vec<String> {
     header_values(headers, name)
         .flat_map(tokens)
-        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .filter_map(|t| std::str::from_utf8(t).ok().map(str::to_owned))
         .collect()
 }
 
