@@ -15,7 +15,9 @@ pub enum Message {
     Text(String),
     /// A complete binary message. An unfragmented one is a slice of the read buffer.
     Binary(Bytes),
-    /// A ping (at most 125 bytes). Received: already answered. Sent: asks for a pong.
+    /// A ping (at most 125 bytes). Received: the pong is already queued (one for the
+    /// latest ping, if several arrive before the output is taken, as RFC 6455 §5.5.3
+    /// allows). Sent: asks for a pong.
     Ping(Bytes),
     /// A pong (at most 125 bytes).
     Pong(Bytes),

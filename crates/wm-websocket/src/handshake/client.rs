@@ -5,8 +5,8 @@ use base64::Engine;
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    accept_key, collect_headers, has_token, header, header_values, is_header_value, is_token,
-    parse_error, tokens, HandshakeError, HeadReader, Headers,
+    accept_key, check_upgrade, collect_headers, complete, header, header_values, is_header_value,
+    is_token, put_header, tokens, HandshakeError, HeadReader, Headers,
 };
 use crate::config::MAX_HANDSHAKE_HEADERS;
 
@@ -213,13 +213,6 @@ impl ClientRequest {
     }
 }
 
-fn put_header(dst: &mut BytesMut, name: &str, value: &str) {
-    dst.put_slice(name.as_bytes());
-    dst.put_slice(b": ");
-    dst.put_slice(value.as_bytes());
-    dst.put_slice(b"\r\n");
-}
-
 /// The server's checked `101` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -270,12 +263,7 @@ impl ResponseReader {
 pub fn parse_response(head: &[u8], request: &ClientRequest) -> Result<Response, HandshakeError> {
     let mut parsed = [httparse::EMPTY_HEADER; MAX_HANDSHAKE_HEADERS];
     let mut response = httparse::Response::new(&mut parsed);
-    match response.parse(head).map_err(parse_error)? {
-        httparse::Status::Complete(_) => {}
-        httparse::Status::Partial => {
-            return Err(HandshakeError::Malformed("incomplete head".into()))
-        }
-    }
+    complete(response.parse(head))?;
     if response.version != Some(1) {
         return Err(HandshakeError::HttpVersion);
     }
@@ -284,12 +272,7 @@ pub fn parse_response(head: &[u8], request: &ClientRequest) -> Result<Response, 
         code => return Err(HandshakeError::Status(code.unwrap_or_default())),
     }
     let headers = collect_headers(response.headers);
-    if !header_values(&headers, "upgrade").any(|v| has_token(v, "websocket")) {
-        return Err(HandshakeError::NotUpgrade);
-    }
-    if !header_values(&headers, "connection").any(|v| has_token(v, "upgrade")) {
-        return Err(HandshakeError::ConnectionNotUpgrade);
-    }
+    check_upgrade(&headers)?;
     let expected = accept_key(request.key.as_bytes());
     let accepts: Vec<&[u8]> = header_values(&headers, "sec-websocket-accept").collect();
     if accepts[..] != [expected.as_bytes()] {

@@ -213,11 +213,33 @@ pub(crate) fn collect_headers(parsed: &[httparse::Header<'_>]) -> Headers {
         .collect()
 }
 
-pub(crate) fn parse_error(error: httparse::Error) -> HandshakeError {
-    match error {
-        httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders {
+/// httparse's verdict on a head that [`HeadReader`] found complete.
+pub(crate) fn complete(parsed: httparse::Result<usize>) -> Result<(), HandshakeError> {
+    match parsed {
+        Ok(httparse::Status::Complete(_)) => Ok(()),
+        Ok(httparse::Status::Partial) => Err(HandshakeError::Malformed("incomplete head".into())),
+        Err(httparse::Error::TooManyHeaders) => Err(HandshakeError::TooManyHeaders {
             limit: crate::config::MAX_HANDSHAKE_HEADERS,
-        },
-        other => HandshakeError::Malformed(other.to_string()),
+        }),
+        Err(other) => Err(HandshakeError::Malformed(other.to_string())),
     }
+}
+
+/// The `Upgrade: websocket` and `Connection: upgrade` tokens both ends require.
+pub(crate) fn check_upgrade(headers: &Headers) -> Result<(), HandshakeError> {
+    if !header_values(headers, "upgrade").any(|v| has_token(v, "websocket")) {
+        return Err(HandshakeError::NotUpgrade);
+    }
+    if !header_values(headers, "connection").any(|v| has_token(v, "upgrade")) {
+        return Err(HandshakeError::ConnectionNotUpgrade);
+    }
+    Ok(())
+}
+
+pub(crate) fn put_header(dst: &mut bytes::BytesMut, name: &str, value: &str) {
+    use bytes::BufMut;
+    dst.put_slice(name.as_bytes());
+    dst.put_slice(b": ");
+    dst.put_slice(value.as_bytes());
+    dst.put_slice(b"\r\n");
 }

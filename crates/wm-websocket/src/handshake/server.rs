@@ -7,8 +7,8 @@ use base64::Engine;
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    accept_key, collect_headers, has_token, header, header_values, is_header_value, is_token,
-    parse_error, tokens, HandshakeError, HeadReader, Headers,
+    accept_key, check_upgrade, collect_headers, complete, header, header_values, is_header_value,
+    is_token, put_header, tokens, HandshakeError, HeadReader, Headers,
 };
 use crate::config::MAX_HANDSHAKE_HEADERS;
 
@@ -113,12 +113,7 @@ impl RequestReader {
 pub fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
     let mut parsed = [httparse::EMPTY_HEADER; MAX_HANDSHAKE_HEADERS];
     let mut request = httparse::Request::new(&mut parsed);
-    match request.parse(head).map_err(parse_error)? {
-        httparse::Status::Complete(_) => {}
-        httparse::Status::Partial => {
-            return Err(HandshakeError::Malformed("incomplete head".into()))
-        }
-    }
+    complete(request.parse(head))?;
     if request.method != Some("GET") {
         return Err(HandshakeError::NotGet);
     }
@@ -133,12 +128,7 @@ pub fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
         1 => {}
         _ => return Err(HandshakeError::DuplicateHeader("Host")),
     }
-    if !header_values(&headers, "upgrade").any(|v| has_token(v, "websocket")) {
-        return Err(HandshakeError::NotUpgrade);
-    }
-    if !header_values(&headers, "connection").any(|v| has_token(v, "upgrade")) {
-        return Err(HandshakeError::ConnectionNotUpgrade);
-    }
+    check_upgrade(&headers)?;
     let version = single(&headers, "sec-websocket-version", "Sec-WebSocket-Version")?
         .ok_or(HandshakeError::MissingVersion)?;
     if version != b"13" {
@@ -261,13 +251,6 @@ impl Accept {
         dst.put_slice(b"\r\n");
         Ok(())
     }
-}
-
-fn put_header(dst: &mut BytesMut, name: &str, value: &str) {
-    dst.put_slice(name.as_bytes());
-    dst.put_slice(b": ");
-    dst.put_slice(value.as_bytes());
-    dst.put_slice(b"\r\n");
 }
 
 /// An HTTP answer that refuses the upgrade: the status, a short text body, and any extra
