@@ -326,22 +326,25 @@ impl WebSocket {
     /// was already sent) and forgets the partial frame and message.
     fn fail(&mut self, error: Error) -> Error {
         if let (Some(code), State::Open) = (error.close_code(), self.state) {
-            let mut reason = error.to_string();
-            let mut end = reason.len().min(MAX_REASON_LENGTH);
-            while !reason.is_char_boundary(end) {
-                end -= 1;
-            }
-            reason.truncate(end);
-            let frame = CloseFrame { code, reason };
-            let mut payload = BytesMut::with_capacity(2 + frame.reason.len());
+            // The reason is the error's text, cut to what a close frame holds.
+            let frame = CloseFrame {
+                code,
+                reason: error.to_string(),
+            };
+            let mut payload = BytesMut::with_capacity(2 + MAX_REASON_LENGTH);
             frame.encode(&mut payload);
             put_frame(self.role, &mut self.output, OpCode::Close, &payload);
         }
+        self.close_now();
+        error
+    }
+
+    /// Nothing more is received: forgets the partial frame and message and the pong owed.
+    fn close_now(&mut self) {
         self.state = State::Closed;
         self.frame = None;
         self.message = None;
         self.pong = None;
-        error
     }
 
     /// A complete data frame: a message if it ends one.
@@ -559,9 +562,7 @@ impl WebSocket {
                         }
                         put_frame(self.role, &mut self.output, OpCode::Close, &echo);
                     }
-                    self.state = State::Closed;
-                    self.message = None;
-                    self.pong = None;
+                    self.close_now();
                     src.clear();
                     return Ok(Some(Message::Close(close)));
                 }
@@ -690,10 +691,7 @@ impl Protocol for WebSocket {
             None if src.is_empty() => Ok(None),
             None => {
                 // The transport is gone: no close frame can be sent.
-                self.state = State::Closed;
-                self.frame = None;
-                self.message = None;
-                self.pong = None;
+                self.close_now();
                 Err(Error::UnexpectedEof {
                     buffered: src.len(),
                 })
