@@ -1,0 +1,51 @@
+//! Workerman's `http://` scheme: HTTP/1.1 server requests, parsed strictly and
+//! incrementally.
+//!
+//! **Work in progress** (issue 4). So far: the request side.
+//!
+//! * [`Http`]: one connection's decoder. A head is found with one search for its blank
+//!   line (so a client trickling bytes costs O(n)) and parsed once with httparse, then
+//!   checked: method, origin-form target, version, one `Host`, `Content-Length` digits
+//!   only (duplicates only if identical), `Transfer-Encoding: chunked` only and never
+//!   beside `Content-Length`. A `Content-Length` body is a slice of the read buffer; a
+//!   chunked body is put together as it arrives, with trailers. Pipelined requests come
+//!   out in order.
+//! * Limits ([`Config`]): head 16 KiB (431), header lines 100 (431), target 8 KiB (414),
+//!   body 10 MiB (413, before the body is buffered), chunk-size line 1 KiB (400), trailers
+//!   8 KiB (431).
+//! * [`HttpError`] names the status; its answer is queued before `decode` returns it.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use wm_http::{Http, Method, Protocol};
+//!
+//! let mut http = Http::default();
+//! let mut buf = BytesMut::from(&b"POST /p?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi"[..]);
+//! let request = http.decode(&mut buf).unwrap().unwrap();
+//! assert_eq!((request.method(), request.path(), request.query()), (Method::Post, "/p", Some("x=1")));
+//! assert_eq!(&request.body()[..], b"hi");
+//! assert!(request.keep_alive());
+//! ```
+//!
+//! Responses, streaming bodies, the request helpers (cookies, forms, multipart) and the
+//! static-file helper come next.
+
+pub mod chunked;
+mod config;
+mod error;
+pub mod head;
+mod protocol;
+mod request;
+
+pub use config::{
+    Config, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_SIZE,
+    DEFAULT_MAX_TARGET_LENGTH, DEFAULT_MAX_TRAILER_SIZE, MAX_CHUNK_LINE,
+};
+pub use error::{reason_phrase, HttpError};
+pub use protocol::Http;
+pub use request::{Headers, Method, Request, Version};
+pub use wm_protocol::Protocol;
+
+/// [`Http`] as a tokio-util `Decoder`, for `Framed`.
+#[cfg(feature = "tokio-util")]
+pub type HttpCodec = wm_protocol::Codec<Http>;
