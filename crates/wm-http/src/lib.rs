@@ -1,7 +1,7 @@
 //! Workerman's `http://` scheme: HTTP/1.1 server requests, parsed strictly and
 //! incrementally.
 //!
-//! **Work in progress** (issue 4). So far: the request side.
+//! **Work in progress** (issue 4). So far: requests, and fixed-body responses.
 //!
 //! * [`Http`]: one connection's decoder. A head is found with one search for its blank
 //!   line (so a client trickling bytes costs O(n)) and parsed once with httparse, then
@@ -14,6 +14,11 @@
 //!   body 10 MiB (413, before the body is buffered), chunk-size line 1 KiB (400), trailers
 //!   8 KiB (431).
 //! * [`HttpError`] names the status; its answer is queued before `decode` returns it.
+//! * [`Response`], encoded through [`Http`] for the oldest unanswered request (so
+//!   pipelined answers go out in order): Workerman's header order and defaults, one line
+//!   per name unless appended on purpose, the body framed by the encoder, none for HEAD,
+//!   204 and 304, and `Connection: close` (then [`Http::closing`]) when the request or the
+//!   response ends the connection.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -27,8 +32,8 @@
 //! assert!(request.keep_alive());
 //! ```
 //!
-//! Responses, streaming bodies, the request helpers (cookies, forms, multipart) and the
-//! static-file helper come next.
+//! Streamed bodies both ways, Server-Sent Events, the request helpers (cookies, forms,
+//! multipart) and the static-file helper come next.
 
 pub mod chunked;
 mod config;
@@ -36,6 +41,7 @@ mod error;
 pub mod head;
 mod protocol;
 mod request;
+mod response;
 
 pub use config::{
     Config, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_SIZE,
@@ -44,8 +50,9 @@ pub use config::{
 pub use error::{reason_phrase, HttpError};
 pub use protocol::Http;
 pub use request::{Headers, Method, Request, Version};
-pub use wm_protocol::Protocol;
+pub use response::{put_chunk, Response};
+pub use wm_protocol::{Encode, Protocol};
 
-/// [`Http`] as a tokio-util `Decoder`, for `Framed`.
+/// [`Http`] as a tokio-util `Decoder` + `Encoder`, for `Framed`.
 #[cfg(feature = "tokio-util")]
 pub type HttpCodec = wm_protocol::Codec<Http>;

@@ -1,14 +1,17 @@
 //! One connection's request decoder: head, then body, then the next head, so pipelined
 //! requests come out in order.
 
+use std::collections::VecDeque;
+
 use bytes::BytesMut;
-use wm_protocol::{Protocol, MAX_RESERVE_AHEAD};
+use wm_protocol::{Encode, Protocol, MAX_RESERVE_AHEAD};
 
 use crate::chunked::ChunkedDecoder;
 use crate::config::Config;
 use crate::error::HttpError;
 use crate::head::{find_head_end, parse_head, BodyKind, RequestHead};
-use crate::request::{Headers, Request};
+use crate::request::{Headers, Method, Request};
+use crate::response::Response;
 
 #[derive(Debug)]
 enum State {
@@ -39,6 +42,18 @@ pub struct Http {
     config: Config,
     state: State,
     output: BytesMut,
+    /// For each request handed out and not yet answered, in order: was it a HEAD, and
+    /// does the connection stay open after its response.
+    unanswered: VecDeque<Answering>,
+    /// A response said the connection closes after it.
+    closing: bool,
+}
+
+/// What the encoder must know of the request it answers.
+#[derive(Debug, Clone, Copy)]
+struct Answering {
+    head: bool,
+    keep_alive: bool,
 }
 
 impl Default for Http {
@@ -54,7 +69,16 @@ impl Http {
             config,
             state: State::Head { examined: 0 },
             output: BytesMut::new(),
+            unanswered: VecDeque::new(),
+            closing: false,
         }
+    }
+
+    /// Whether the connection must close once what was encoded is written: a response
+    /// went to a request that did not keep the connection alive, or said
+    /// `Connection: close` itself.
+    pub fn closing(&self) -> bool {
+        self.closing
     }
 
     /// The limits in force.
@@ -145,7 +169,14 @@ impl Protocol for Http {
     type Error = HttpError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Request>, HttpError> {
-        self.decode_request(src).inspect_err(|error| {
+        let decoded = self.decode_request(src);
+        if let Ok(Some(request)) = &decoded {
+            self.unanswered.push_back(Answering {
+                head: request.method() == Method::Head,
+                keep_alive: request.keep_alive(),
+            });
+        }
+        decoded.inspect_err(|error| {
             error.write_response(&mut self.output);
             self.state = State::Failed;
             src.clear();
@@ -171,6 +202,34 @@ impl Protocol for Http {
         let length = self.output.len();
         dst.unsplit(self.output.split());
         length
+    }
+}
+
+/// Answers the oldest request not yet answered (pipelined requests are answered in the
+/// order they came): no body for HEAD, `Connection: close` when the request did not keep
+/// the connection open.
+impl Encode<Response> for Http {
+    fn encode(&mut self, response: Response, dst: &mut BytesMut) -> Result<(), HttpError> {
+        let answering = self.unanswered.pop_front().unwrap_or(Answering {
+            head: false,
+            keep_alive: true,
+        });
+        response.encode(answering.head, answering.keep_alive, dst);
+        let said_close = response
+            .get_header("connection")
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+        if !answering.keep_alive || said_close {
+            self.closing = true;
+        }
+        Ok(())
+    }
+}
+
+/// A `200` with this HTML body (Workerman's `send("...")`).
+impl Encode<&str> for Http {
+    fn encode(&mut self, body: &str, dst: &mut BytesMut) -> Result<(), HttpError> {
+        let response = Response::new(200).body(bytes::Bytes::copy_from_slice(body.as_bytes()));
+        Encode::<Response>::encode(self, response, dst)
     }
 }
 
