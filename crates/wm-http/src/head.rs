@@ -4,6 +4,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::Bytes;
+use wm_protocol::http1::{find_blank_line, HeadTooLarge};
 
 use crate::config::Config;
 use crate::error::HttpError;
@@ -35,24 +36,14 @@ pub struct RequestHead {
     pub body: BodyKind,
 }
 
-/// Returns the length of the head at the front of `buf` (through `\r\n\r\n`), or `None`
-/// to wait; `examined` keeps how far the search went, so a head trickling in one byte at
-/// a time is searched once. A head that has not ended within `limit` bytes is 431.
+/// The length of the head at the front of `buf`, searching each byte once
+/// ([`find_blank_line`]); a head that has not ended within `limit` bytes is 431.
 pub(crate) fn find_head_end(
     buf: &[u8],
     examined: &mut usize,
     limit: usize,
 ) -> Result<Option<usize>, HttpError> {
-    // Back up three bytes: the blank line may straddle the previous read.
-    let from = examined.saturating_sub(3).min(buf.len());
-    match memchr::memmem::find(&buf[from..], b"\r\n\r\n") {
-        Some(at) if from + at + 4 <= limit => Ok(Some(from + at + 4)),
-        None if buf.len() < limit => {
-            *examined = buf.len();
-            Ok(None)
-        }
-        _ => Err(HttpError::HeadTooLarge { limit }),
-    }
+    find_blank_line(buf, examined, limit).map_err(|HeadTooLarge| HttpError::HeadTooLarge { limit })
 }
 
 /// httparse's header slots on the stack for up to this many lines; more go on the heap.

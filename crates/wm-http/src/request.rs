@@ -2,6 +2,7 @@
 //! and a `Content-Length` body are slices of the read buffer.
 
 use bytes::Bytes;
+use wm_protocol::http1::split_target;
 
 /// The methods this server implements; any other is answered 501.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,12 +150,12 @@ impl Request {
 
     /// The path, undecoded.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+        split_target(&self.target).0
     }
 
     /// The query string after `?`, undecoded.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        split_target(&self.target).1
     }
 
     /// The version.

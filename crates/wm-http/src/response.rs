@@ -2,6 +2,7 @@
 //! purpose, as `Set-Cookie` is), and a body, encoded the way Workerman does.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use wm_protocol::http1::{is_header_value, is_token, put_header};
 
 use crate::error::reason_phrase;
 
@@ -143,18 +144,7 @@ pub fn put_chunk(dst: &mut BytesMut, data: &[u8]) {
     dst.put_slice(b"\r\n");
 }
 
-fn put_header(dst: &mut BytesMut, name: &str, value: &str) {
-    dst.put_slice(name.as_bytes());
-    dst.put_slice(b": ");
-    dst.put_slice(value.as_bytes());
-    dst.put_slice(b"\r\n");
-}
-
 /// A header line that can be written as is.
 fn sendable(name: &str, value: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-        && !value.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0'))
+    is_token(name) && is_header_value(value)
 }

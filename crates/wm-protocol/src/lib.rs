@@ -83,6 +83,7 @@
 //! Decoding never needs a clock: timeouts (handshake, idle, slowloris) belong to the driver.
 
 mod error;
+pub mod http1;
 mod limits;
 pub mod packet;
 mod protocol;

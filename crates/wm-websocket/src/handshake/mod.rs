@@ -10,6 +10,8 @@ pub mod server;
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
+use wm_protocol::http1::{find_blank_line, HeadTooLarge};
+pub(crate) use wm_protocol::http1::{is_header_value, is_token, put_header};
 
 pub use client::{ClientRequest, Response};
 pub use server::{Accept, Reject, Request, ServerOptions};
@@ -139,16 +141,8 @@ impl HeadReader {
     /// `Ok(None)` to wait for more, or [`HandshakeError::TooLarge`] once `limit` bytes
     /// have arrived without the blank line (or the head found is longer than that).
     pub fn find_end(&mut self, buf: &[u8], limit: usize) -> Result<Option<usize>, HandshakeError> {
-        // Back up three bytes: the blank line may straddle the previous read.
-        let from = self.examined.saturating_sub(3).min(buf.len());
-        match memchr::memmem::find(&buf[from..], b"\r\n\r\n") {
-            Some(at) if from + at + 4 <= limit => Ok(Some(from + at + 4)),
-            None if buf.len() < limit => {
-                self.examined = buf.len();
-                Ok(None)
-            }
-            _ => Err(HandshakeError::TooLarge { limit }),
-        }
+        find_blank_line(buf, &mut self.examined, limit)
+            .map_err(|HeadTooLarge| HandshakeError::TooLarge { limit })
     }
 
     /// How far the search has gone (for tests of the never-rescan rule).
@@ -170,18 +164,6 @@ pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .split(|&b| b == b',')
         .map(<[u8]>::trim_ascii)
         .filter(|item| !item.is_empty())
-}
-
-/// An HTTP token (RFC 9110 §5.6.2): what a header name or subprotocol must be.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// A header value that can be written as is: no CR, LF or NUL.
-pub(crate) fn is_header_value(s: &str) -> bool {
-    !s.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0'))
 }
 
 /// The headers of a parsed head, names as sent, values as bytes.
@@ -234,12 +216,4 @@ pub(crate) fn check_upgrade(headers: &Headers) -> Result<(), HandshakeError> {
         return Err(HandshakeError::ConnectionNotUpgrade);
     }
     Ok(())
-}
-
-pub(crate) fn put_header(dst: &mut bytes::BytesMut, name: &str, value: &str) {
-    use bytes::BufMut;
-    dst.put_slice(name.as_bytes());
-    dst.put_slice(b": ");
-    dst.put_slice(value.as_bytes());
-    dst.put_slice(b"\r\n");
 }

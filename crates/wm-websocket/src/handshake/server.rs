@@ -10,6 +10,8 @@ use super::{
     accept_key, check_upgrade, collect_headers, complete, header, header_values, is_header_value,
     is_token, put_header, tokens, HandshakeError, HeadReader, Headers,
 };
+use wm_protocol::http1::split_target;
+
 use crate::config::MAX_HANDSHAKE_HEADERS;
 
 /// A checked upgrade request: everything an application needs to decide whether to accept
@@ -31,12 +33,12 @@ impl Request {
 
     /// The path part of the target.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+        split_target(&self.target).0
     }
 
     /// The query string after `?`, undecoded, if there is one.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        split_target(&self.target).1
     }
 
     /// The first value of a header, by case-insensitive name, if it is UTF-8.
