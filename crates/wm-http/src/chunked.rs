@@ -21,10 +21,23 @@ enum Step {
     Trailers { examined: usize },
 }
 
-/// Decodes one chunked body.
+/// What [`ChunkedDecoder::decode_piece`] found next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkedPiece {
+    /// Chunk data, a slice of the read buffer: as much of the current chunk as had arrived.
+    Data(Bytes),
+    /// The last chunk and the trailer section: the body is complete.
+    End(Headers),
+}
+
+/// Decodes one chunked body, either collected ([`decode`](Self::decode)) or piece by
+/// piece as it arrives ([`decode_piece`](Self::decode_piece)).
 #[derive(Debug, Clone)]
 pub struct ChunkedDecoder {
     step: Step,
+    /// Data bytes so far, against the body limit.
+    received: u64,
+    /// The body being collected by `decode`.
     body: BytesMut,
 }
 
@@ -39,6 +52,7 @@ impl ChunkedDecoder {
     pub fn new() -> Self {
         Self {
             step: Step::Size { examined: 0 },
+            received: 0,
             body: BytesMut::new(),
         }
     }
@@ -50,6 +64,25 @@ impl ChunkedDecoder {
         src: &mut BytesMut,
         config: &Config,
     ) -> Result<Option<(Bytes, Headers)>, HttpError> {
+        loop {
+            match self.decode_piece(src, config)? {
+                None => return Ok(None),
+                Some(ChunkedPiece::Data(data)) => self.body.extend_from_slice(&data),
+                Some(ChunkedPiece::End(trailers)) => {
+                    return Ok(Some((std::mem::take(&mut self.body).freeze(), trailers)))
+                }
+            }
+        }
+    }
+
+    /// Consumes what it can of `src` up to the next piece of the body: chunk data as soon
+    /// as any has arrived (so nothing is held back), or the end with the trailers.
+    /// `Ok(None)` waits for more. After `End` the decoder is ready for another body.
+    pub fn decode_piece(
+        &mut self,
+        src: &mut BytesMut,
+        config: &Config,
+    ) -> Result<Option<ChunkedPiece>, HttpError> {
         loop {
             match self.step {
                 Step::Size { examined } => {
@@ -72,7 +105,7 @@ impl ChunkedDecoder {
                         self.step = Step::Trailers { examined: 0 };
                         continue;
                     }
-                    let total = self.body.len() as u64 + size;
+                    let total = self.received + size;
                     if total > config.max_body_size as u64 {
                         return Err(HttpError::BodyTooLarge {
                             length: total,
@@ -89,14 +122,15 @@ impl ChunkedDecoder {
                     let take = src
                         .len()
                         .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-                    self.body.extend_from_slice(&src[..take]);
-                    src.advance(take);
+                    let data = src.split_to(take).freeze();
+                    self.received += take as u64;
                     let remaining = remaining - take as u64;
                     self.step = if remaining == 0 {
                         Step::DataEnd
                     } else {
                         Step::Data { remaining }
                     };
+                    return Ok(Some(ChunkedPiece::Data(data)));
                 }
                 Step::DataEnd => match src.get(..2) {
                     None if matches!(src.first(), None | Some(b'\r')) => return Ok(None),
@@ -133,9 +167,10 @@ impl ChunkedDecoder {
         }
     }
 
-    fn finish(&mut self, trailers: Headers) -> (Bytes, Headers) {
+    fn finish(&mut self, trailers: Headers) -> ChunkedPiece {
         self.step = Step::Size { examined: 0 };
-        (std::mem::take(&mut self.body).freeze(), trailers)
+        self.received = 0;
+        ChunkedPiece::End(trailers)
     }
 }
 

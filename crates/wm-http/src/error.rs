@@ -55,6 +55,12 @@ pub enum HttpError {
         /// Bytes of the unfinished request still buffered.
         buffered: usize,
     },
+    /// The application asked the encoder for something HTTP cannot send: a body longer
+    /// than its declared `Content-Length`, a [`Chunk`](crate::Chunk) or
+    /// [`Event`](crate::Event) with no streamed response for it, a second response while
+    /// one is streaming. Nothing was written.
+    #[error("cannot send: {0}")]
+    InvalidResponse(&'static str),
     /// The transport failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -72,7 +78,7 @@ impl HttpError {
             Self::HeadTooLarge { .. } | Self::TrailersTooLarge { .. } => 431,
             Self::TargetTooLong { .. } => 414,
             Self::BodyTooLarge { .. } => 413,
-            Self::UnexpectedEof { .. } | Self::Io(_) => return None,
+            Self::UnexpectedEof { .. } | Self::InvalidResponse(_) | Self::Io(_) => return None,
         })
     }
 
@@ -96,6 +102,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         101 => "Switching Protocols",
+        103 => "Early Hints",
         200 => "OK",
         201 => "Created",
         202 => "Accepted",

@@ -32,8 +32,14 @@
 //! assert!(request.keep_alive());
 //! ```
 //!
-//! Streamed bodies both ways, Server-Sent Events, the request helpers (cookies, forms,
-//! multipart) and the static-file helper come next.
+//! Streaming, both ways:
+//!
+//! * [`StreamingHttp`] hands each request out as [`RequestPart`]s: the head, the body in
+//!   pieces as they arrive (slices of the read buffer), then the end with any trailers.
+//! * A [`Response`] with `Transfer-Encoding: chunked`, with a declared
+//!   [`content_length`](Response::content_length), or with `Content-Type:
+//!   text/event-stream` is followed by [`Chunk`]s or [`Event`]s (Server-Sent Events).
+//! * [`Http::set_date`] adds a `Date` header; the protocol itself reads no clock.
 
 pub mod chunked;
 mod config;
@@ -42,17 +48,23 @@ pub mod head;
 mod protocol;
 mod request;
 mod response;
+mod sse;
 
 pub use config::{
     Config, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_SIZE,
     DEFAULT_MAX_TARGET_LENGTH, DEFAULT_MAX_TRAILER_SIZE, MAX_CHUNK_LINE,
 };
 pub use error::{reason_phrase, HttpError};
-pub use protocol::Http;
+pub use protocol::{Collected, Http, HttpProtocol, RequestPart, Streamed, StreamingHttp};
 pub use request::{Headers, Method, Request, Version};
-pub use response::{put_chunk, Response};
+pub use response::{put_chunk, Chunk, Response};
+pub use sse::Event;
 pub use wm_protocol::{Encode, Protocol};
 
 /// [`Http`] as a tokio-util `Decoder` + `Encoder`, for `Framed`.
 #[cfg(feature = "tokio-util")]
 pub type HttpCodec = wm_protocol::Codec<Http>;
+
+/// [`StreamingHttp`] as a tokio-util `Decoder` + `Encoder`: request bodies as they arrive.
+#[cfg(feature = "tokio-util")]
+pub type StreamingHttpCodec = wm_protocol::Codec<StreamingHttp>;

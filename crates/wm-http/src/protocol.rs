@@ -2,52 +2,107 @@
 //! requests come out in order.
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::time::SystemTime;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use wm_protocol::{Encode, Protocol, MAX_RESERVE_AHEAD};
 
-use crate::chunked::ChunkedDecoder;
+use crate::chunked::{ChunkedDecoder, ChunkedPiece};
 use crate::config::Config;
 use crate::error::HttpError;
 use crate::head::{find_head_end, parse_head, BodyKind, RequestHead};
-use crate::request::{Headers, Method, Request};
-use crate::response::Response;
+use crate::request::{Headers, Method, Request, Version};
+use crate::response::{put_chunk, Chunk, Framing, Response};
+use crate::sse::Event;
 
 #[derive(Debug)]
 enum State {
     /// Waiting for a head; this much of the buffer has been searched for its end.
     Head { examined: usize },
-    /// A `Content-Length` body of this many bytes.
+    /// A `Content-Length` body with this many bytes still to come. The head is kept here
+    /// while the body is collected, and was handed out already when it is streamed.
     Body {
-        head: Box<RequestHead>,
-        length: usize,
+        head: Option<Box<RequestHead>>,
+        remaining: usize,
     },
-    /// A chunked body.
+    /// A chunked body; the head as for `Body`.
     Chunked {
-        head: Box<RequestHead>,
+        head: Option<Box<RequestHead>>,
         chunks: ChunkedDecoder,
     },
     /// A request was refused; its answer is queued and nothing more is read.
     Failed,
 }
 
-/// The HTTP/1.1 server protocol for one connection: yields each complete [`Request`].
+/// What the decoder found: a whole request, or (streaming) a head, a piece of body, or the
+/// end of the body.
+#[derive(Debug)]
+enum Decoded {
+    Whole(Request),
+    Head(Request),
+    Data(Bytes),
+    End(Headers),
+}
+
+/// How [`HttpProtocol`] hands out request bodies: collected into each [`Request`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Collected;
+
+/// How [`HttpProtocol`] hands out request bodies: as [`RequestPart`]s while they arrive.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Streamed;
+
+/// A request in pieces, from [`StreamingHttp`]: every request is a `Head`, then any
+/// number of `Body` pieces (slices of the read buffer, each as soon as it arrived), then
+/// `End`, even when it has no body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestPart {
+    /// Method, target, version and headers; the [`Request::body`] is empty.
+    Head(Request),
+    /// The next bytes of the body (de-chunked).
+    Body(Bytes),
+    /// The body is complete: the trailer fields of a chunked body (often none).
+    End(Headers),
+}
+
+/// The HTTP/1.1 server protocol for one connection: yields each complete [`Request`]
+/// ([`Http`]), or each request as [`RequestPart`]s ([`StreamingHttp`]) so that a body
+/// larger than memory should hold can be passed on as it arrives.
 ///
 /// A refused request queues its answer (400, 413, 414, 417, 431, 501 or 505, with
 /// `Connection: close`) in [`take_output`](Protocol::take_output) before `decode` returns
-/// the [`HttpError`]. `Expect: 100-continue` is answered with `100 Continue` there too, once
-/// the head is accepted.
+/// the [`HttpError`]. `Expect: 100-continue` on an HTTP/1.1 request is answered with
+/// `100 Continue` there too, once the head is accepted (HTTP/1.0 expectations are ignored,
+/// RFC 9110 §10.1.1).
+///
+/// Responses are encoded for the oldest request not yet answered: a [`Response`], then,
+/// if its head announced a streamed body, [`Chunk`]s or [`Event`]s.
+///
+/// `B` picks how request bodies are handed out; use it through the aliases [`Http`]
+/// and [`StreamingHttp`].
 #[derive(Debug)]
-pub struct Http {
+pub struct HttpProtocol<B> {
     config: Config,
     state: State,
     output: BytesMut,
     /// For each request handed out and not yet answered, in order: was it a HEAD, and
     /// does the connection stay open after its response.
     unanswered: VecDeque<Answering>,
+    /// The streamed body of the response being sent, if any.
+    outgoing: Option<Outgoing>,
+    /// The `Date` value for responses, if set.
+    date: Option<String>,
     /// A response said the connection closes after it.
     closing: bool,
+    bodies: PhantomData<B>,
 }
+
+/// The HTTP/1.1 server protocol yielding whole [`Request`]s, bodies collected.
+pub type Http = HttpProtocol<Collected>;
+
+/// The HTTP/1.1 server protocol yielding each request as [`RequestPart`]s.
+pub type StreamingHttp = HttpProtocol<Streamed>;
 
 /// What the encoder must know of the request it answers.
 #[derive(Debug, Clone, Copy)]
@@ -56,13 +111,23 @@ struct Answering {
     keep_alive: bool,
 }
 
-impl Default for Http {
+/// A response whose body is still being sent.
+#[derive(Debug, Clone, Copy)]
+struct Outgoing {
+    framing: Framing,
+    /// The request was a HEAD: the body is counted but not sent.
+    silent: bool,
+    /// The connection closes once the body is done.
+    close_after: bool,
+}
+
+impl<B> Default for HttpProtocol<B> {
     fn default() -> Self {
         Self::new(Config::default())
     }
 }
 
-impl Http {
+impl<B> HttpProtocol<B> {
     /// A connection with these limits.
     pub fn new(config: Config) -> Self {
         Self {
@@ -70,15 +135,28 @@ impl Http {
             state: State::Head { examined: 0 },
             output: BytesMut::new(),
             unanswered: VecDeque::new(),
+            outgoing: None,
+            date: None,
             closing: false,
+            bodies: PhantomData,
         }
     }
 
     /// Whether the connection must close once what was encoded is written: a response
     /// went to a request that did not keep the connection alive, or said
-    /// `Connection: close` itself.
+    /// `Connection: close` itself, or an event stream ended. Never while a streamed body
+    /// is still being sent.
     pub fn closing(&self) -> bool {
         self.closing
+    }
+
+    /// Whether a response's streamed body is still being sent (a chunked body before its
+    /// last chunk, a declared `Content-Length` not yet reached, an event stream).
+    pub fn streaming(&self) -> bool {
+        self.outgoing.is_some_and(|o| match o.framing {
+            Framing::Sized { remaining } => remaining > 0,
+            _ => true,
+        })
     }
 
     /// The limits in force.
@@ -86,7 +164,32 @@ impl Http {
         &self.config
     }
 
-    fn decode_request(&mut self, src: &mut BytesMut) -> Result<Option<Request>, HttpError> {
+    /// Sends `Date: <now>` (RFC 9110 §6.6.1) on the responses that follow, unless the
+    /// application sets its own. The protocol reads no clock: the I/O driver calls this,
+    /// once a second is enough. `None` stops it.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let mut http = wm_http::Http::default();
+    /// http.set_date(Some(UNIX_EPOCH + Duration::from_secs(784111777)));
+    /// assert_eq!(http.date(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+    /// ```
+    pub fn set_date(&mut self, now: Option<SystemTime>) {
+        self.date = now.map(httpdate::fmt_http_date);
+    }
+
+    /// The `Date` value responses carry, if any.
+    pub fn date(&self) -> Option<&str> {
+        self.date.as_deref()
+    }
+
+    /// Decodes up to the next head, whole request (when collecting), piece of body or end
+    /// of body (when streaming).
+    fn decode_next(
+        &mut self,
+        src: &mut BytesMut,
+        stream: bool,
+    ) -> Result<Option<Decoded>, HttpError> {
         loop {
             match &mut self.state {
                 State::Failed => {
@@ -98,79 +201,127 @@ impl Http {
                         return Ok(None);
                     };
                     let head = parse_head(&src.split_to(end).freeze(), &self.config)?;
-                    if let Some(expect) = head.headers.get("expect") {
-                        if !expect.eq_ignore_ascii_case(b"100-continue") {
-                            return Err(HttpError::ExpectationFailed);
+                    let has_body = !matches!(head.body, BodyKind::Empty | BodyKind::Length(0));
+                    match head.headers.get("expect") {
+                        // RFC 9110 §10.1.1: an HTTP/1.0 client does not know interim
+                        // responses, so its expectation is ignored.
+                        _ if head.version == Version::Http10 => {}
+                        None => {}
+                        Some(expect) if !expect.eq_ignore_ascii_case(b"100-continue") => {
+                            return Err(HttpError::ExpectationFailed)
                         }
-                        if head.body != BodyKind::Empty && head.body != BodyKind::Length(0) {
-                            self.output
-                                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                        }
+                        Some(_) if has_body => self
+                            .output
+                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n"),
+                        Some(_) => {}
                     }
-                    self.state = match head.body {
-                        BodyKind::Empty | BodyKind::Length(0) => {
-                            self.state = State::Head { examined: 0 };
-                            return Ok(Some(request(head, Default::default(), Headers::default())));
-                        }
+                    let body = head.body;
+                    let (head, handed_out) = if stream {
+                        (None, Some(request(head, Bytes::new(), Headers::default())))
+                    } else {
+                        (Some(Box::new(head)), None)
+                    };
+                    self.state = match body {
+                        BodyKind::Empty | BodyKind::Length(0) => match head {
+                            Some(head) => {
+                                self.state = State::Head { examined: 0 };
+                                return Ok(Some(Decoded::Whole(request(
+                                    *head,
+                                    Bytes::new(),
+                                    Headers::default(),
+                                ))));
+                            }
+                            None => State::Body { head, remaining: 0 },
+                        },
                         // Within the body limit, which is a usize.
                         BodyKind::Length(length) => State::Body {
-                            head: Box::new(head),
-                            length: length as usize,
+                            head,
+                            remaining: length as usize,
                         },
                         BodyKind::Chunked => State::Chunked {
-                            head: Box::new(head),
+                            head,
                             chunks: ChunkedDecoder::new(),
                         },
                     };
+                    if let Some(request) = handed_out {
+                        return Ok(Some(Decoded::Head(request)));
+                    }
                 }
-                State::Body { length, .. } => {
-                    let length = *length;
+                State::Body {
+                    head: None,
+                    remaining,
+                } => {
+                    if *remaining == 0 {
+                        self.state = State::Head { examined: 0 };
+                        return Ok(Some(Decoded::End(Headers::default())));
+                    }
+                    if src.is_empty() {
+                        return Ok(None);
+                    }
+                    let take = src.len().min(*remaining);
+                    *remaining -= take;
+                    return Ok(Some(Decoded::Data(src.split_to(take).freeze())));
+                }
+                State::Body {
+                    head: Some(_),
+                    remaining,
+                } => {
+                    let length = *remaining;
                     if src.len() < length {
                         src.reserve((length - src.len()).min(MAX_RESERVE_AHEAD));
                         return Ok(None);
                     }
                     let body = src.split_to(length).freeze();
-                    let State::Body { head, .. } =
-                        std::mem::replace(&mut self.state, State::Head { examined: 0 })
+                    let State::Body {
+                        head: Some(head), ..
+                    } = std::mem::replace(&mut self.state, State::Head { examined: 0 })
                     else {
                         unreachable!("matched above")
                     };
-                    return Ok(Some(request(*head, body, Headers::default())));
+                    return Ok(Some(Decoded::Whole(request(
+                        *head,
+                        body,
+                        Headers::default(),
+                    ))));
                 }
-                State::Chunked { chunks, .. } => {
+                State::Chunked { head: None, chunks } => {
+                    return Ok(match chunks.decode_piece(src, &self.config)? {
+                        None => None,
+                        Some(ChunkedPiece::Data(data)) => Some(Decoded::Data(data)),
+                        Some(ChunkedPiece::End(trailers)) => {
+                            self.state = State::Head { examined: 0 };
+                            Some(Decoded::End(trailers))
+                        }
+                    });
+                }
+                State::Chunked {
+                    head: Some(_),
+                    chunks,
+                } => {
                     let Some((body, trailers)) = chunks.decode(src, &self.config)? else {
                         return Ok(None);
                     };
-                    let State::Chunked { head, .. } =
-                        std::mem::replace(&mut self.state, State::Head { examined: 0 })
+                    let State::Chunked {
+                        head: Some(head), ..
+                    } = std::mem::replace(&mut self.state, State::Head { examined: 0 })
                     else {
                         unreachable!("matched above")
                     };
-                    return Ok(Some(request(*head, body, trailers)));
+                    return Ok(Some(Decoded::Whole(request(*head, body, trailers))));
                 }
             }
         }
     }
-}
 
-fn request(head: RequestHead, body: bytes::Bytes, trailers: Headers) -> Request {
-    Request {
-        method: head.method,
-        target: head.target,
-        version: head.version,
-        headers: head.headers,
-        body,
-        trailers,
-    }
-}
-
-impl Protocol for Http {
-    type Message = Request;
-    type Error = HttpError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Request>, HttpError> {
-        let decoded = self.decode_request(src);
-        if let Ok(Some(request)) = &decoded {
+    /// [`decode_next`](Self::decode_next), with the bookkeeping every request needs: the
+    /// encoder learns of each request handed out, and a refusal is queued.
+    fn decode_tracked(
+        &mut self,
+        src: &mut BytesMut,
+        stream: bool,
+    ) -> Result<Option<Decoded>, HttpError> {
+        let decoded = self.decode_next(src, stream);
+        if let Ok(Some(Decoded::Whole(request) | Decoded::Head(request))) = &decoded {
             self.unanswered.push_back(Answering {
                 head: request.method() == Method::Head,
                 keep_alive: request.keep_alive(),
@@ -183,53 +334,223 @@ impl Protocol for Http {
         })
     }
 
+    /// At the end of input: what is left must be nothing, or a request that was never
+    /// begun.
+    fn eof(&mut self, src: &BytesMut) -> Result<(), HttpError> {
+        if src.is_empty() && matches!(self.state, State::Head { .. } | State::Failed) {
+            return Ok(());
+        }
+        self.state = State::Failed;
+        Err(HttpError::UnexpectedEof {
+            buffered: src.len(),
+        })
+    }
+}
+
+fn request(head: RequestHead, body: Bytes, trailers: Headers) -> Request {
+    Request {
+        method: head.method,
+        target: head.target,
+        version: head.version,
+        headers: head.headers,
+        body,
+        trailers,
+    }
+}
+
+impl Protocol for HttpProtocol<Collected> {
+    type Message = Request;
+    type Error = HttpError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Request>, HttpError> {
+        match self.decode_tracked(src, false)? {
+            Some(Decoded::Whole(request)) => Ok(Some(request)),
+            None => Ok(None),
+            Some(_) => unreachable!("a collecting decoder yields whole requests"),
+        }
+    }
+
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Request>, HttpError> {
         match self.decode(src)? {
             Some(request) => Ok(Some(request)),
-            None if src.is_empty() && matches!(self.state, State::Head { .. } | State::Failed) => {
-                Ok(None)
-            }
-            None => {
-                self.state = State::Failed;
-                Err(HttpError::UnexpectedEof {
-                    buffered: src.len(),
-                })
-            }
+            None => self.eof(src).map(|()| None),
         }
     }
 
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
-        let length = self.output.len();
-        dst.unsplit(self.output.split());
-        length
+        take(&mut self.output, dst)
     }
+}
+
+impl Protocol for HttpProtocol<Streamed> {
+    type Message = RequestPart;
+    type Error = HttpError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RequestPart>, HttpError> {
+        Ok(self
+            .decode_tracked(src, true)?
+            .map(|decoded| match decoded {
+                Decoded::Head(request) => RequestPart::Head(request),
+                Decoded::Data(data) => RequestPart::Body(data),
+                Decoded::End(trailers) => RequestPart::End(trailers),
+                Decoded::Whole(_) => unreachable!("a streaming decoder yields parts"),
+            }))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<RequestPart>, HttpError> {
+        match self.decode(src)? {
+            Some(part) => Ok(Some(part)),
+            None => self.eof(src).map(|()| None),
+        }
+    }
+
+    fn take_output(&mut self, dst: &mut BytesMut) -> usize {
+        take(&mut self.output, dst)
+    }
+}
+
+fn take(output: &mut BytesMut, dst: &mut BytesMut) -> usize {
+    let length = output.len();
+    dst.unsplit(output.split());
+    length
 }
 
 /// Answers the oldest request not yet answered (pipelined requests are answered in the
 /// order they came): no body for HEAD, `Connection: close` when the request did not keep
-/// the connection open.
-impl Encode<Response> for Http {
+/// the connection open. A 1xx other than 101 is interim: the request stays unanswered.
+impl<B> Encode<Response> for HttpProtocol<B>
+where
+    HttpProtocol<B>: Protocol<Error = HttpError>,
+{
     fn encode(&mut self, response: Response, dst: &mut BytesMut) -> Result<(), HttpError> {
-        let answering = self.unanswered.pop_front().unwrap_or(Answering {
+        if self.streaming() {
+            return Err(HttpError::InvalidResponse(
+                "the previous response's body is still streaming",
+            ));
+        }
+        let answering = self.unanswered.front().copied().unwrap_or(Answering {
             head: false,
             keep_alive: true,
         });
-        response.encode(answering.head, answering.keep_alive, dst);
+        let framing = response.encode(
+            answering.head,
+            answering.keep_alive,
+            self.date.as_deref(),
+            dst,
+        )?;
+        if matches!(response.status(), 100..=199) && response.status() != 101 {
+            return Ok(());
+        }
+        self.unanswered.pop_front();
         let said_close = response
             .get_header("connection")
             .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
-        if !answering.keep_alive || said_close {
-            self.closing = true;
+        let close_after = !answering.keep_alive || said_close;
+        self.outgoing = None;
+        match framing {
+            Framing::Complete | Framing::Sized { remaining: 0 } => self.closing |= close_after,
+            framing => {
+                self.outgoing = Some(Outgoing {
+                    framing,
+                    silent: answering.head,
+                    close_after,
+                })
+            }
         }
         Ok(())
     }
 }
 
 /// A `200` with this HTML body (Workerman's `send("...")`).
-impl Encode<&str> for Http {
+impl<B> Encode<&str> for HttpProtocol<B>
+where
+    HttpProtocol<B>: Protocol<Error = HttpError>,
+{
     fn encode(&mut self, body: &str, dst: &mut BytesMut) -> Result<(), HttpError> {
-        let response = Response::new(200).body(bytes::Bytes::copy_from_slice(body.as_bytes()));
+        let response = Response::new(200).body(Bytes::copy_from_slice(body.as_bytes()));
         Encode::<Response>::encode(self, response, dst)
+    }
+}
+
+/// The next piece of the streamed body announced by the last [`Response`].
+impl<B> Encode<Chunk> for HttpProtocol<B>
+where
+    HttpProtocol<B>: Protocol<Error = HttpError>,
+{
+    fn encode(&mut self, chunk: Chunk, dst: &mut BytesMut) -> Result<(), HttpError> {
+        let Some(outgoing) = &mut self.outgoing else {
+            return Err(HttpError::InvalidResponse(
+                "a chunk with no streamed response for it",
+            ));
+        };
+        let data = chunk.data();
+        let ended = match &mut outgoing.framing {
+            Framing::Sized { remaining } => {
+                if data.len() as u64 > *remaining {
+                    return Err(HttpError::InvalidResponse(
+                        "a chunk past the declared Content-Length",
+                    ));
+                }
+                if chunk.is_end() && *remaining > 0 {
+                    return Err(HttpError::InvalidResponse(
+                        "the body ended before its declared Content-Length",
+                    ));
+                }
+                *remaining -= data.len() as u64;
+                if !outgoing.silent {
+                    dst.extend_from_slice(data);
+                }
+                // Complete: the next response may follow, or a `Chunk::end()` (which
+                // then writes nothing).
+                if *remaining == 0 {
+                    self.closing |= outgoing.close_after;
+                }
+                chunk.is_end()
+            }
+            Framing::Chunked => {
+                if !outgoing.silent {
+                    put_chunk(dst, data);
+                }
+                chunk.is_end()
+            }
+            Framing::Events | Framing::Complete => {
+                if !outgoing.silent {
+                    dst.extend_from_slice(data);
+                }
+                chunk.is_end()
+            }
+        };
+        if ended {
+            // An event stream has no length: its end is the end of the connection.
+            self.closing |= outgoing.close_after || outgoing.framing == Framing::Events;
+            self.outgoing = None;
+        }
+        Ok(())
+    }
+}
+
+/// The next event of the event stream begun by the last [`Response`].
+impl<B> Encode<Event> for HttpProtocol<B>
+where
+    HttpProtocol<B>: Protocol<Error = HttpError>,
+{
+    fn encode(&mut self, event: Event, dst: &mut BytesMut) -> Result<(), HttpError> {
+        match self.outgoing {
+            Some(Outgoing {
+                framing: Framing::Events,
+                silent,
+                ..
+            }) => {
+                if silent {
+                    Ok(())
+                } else {
+                    event.encode(dst)
+                }
+            }
+            _ => Err(HttpError::InvalidResponse(
+                "an event with no event stream for it",
+            )),
+        }
     }
 }
 

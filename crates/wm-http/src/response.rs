@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use wm_protocol::http1::{is_header_value, is_token, put_header};
 
-use crate::error::reason_phrase;
+use crate::error::{reason_phrase, HttpError};
 
 /// A response to one request.
 ///
@@ -19,6 +19,21 @@ pub struct Response {
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// A `Content-Length` declared for a body sent after the head, in [`Chunk`]s.
+    content_length: Option<u64>,
+}
+
+/// How the body after a response head is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// The body, if any, went out with the head.
+    Complete,
+    /// `Transfer-Encoding: chunked`: more chunks follow, then `0\r\n\r\n`.
+    Chunked,
+    /// A declared `Content-Length` of which this much is still to come.
+    Sized { remaining: u64 },
+    /// `text/event-stream`: events follow; the body ends with the connection.
+    Events,
 }
 
 impl Default for Response {
@@ -38,6 +53,7 @@ impl Response {
             },
             headers: Vec::new(),
             body: Bytes::new(),
+            content_length: None,
         }
     }
 
@@ -61,6 +77,29 @@ impl Response {
         self
     }
 
+    /// Declares a `Content-Length` for a body that follows the head as [`Chunk`]s (a
+    /// large file, say), so that it need not be in memory. The body set with
+    /// [`body`](Self::body), if any, goes out first and counts towards it. Encoding fails
+    /// if the body is longer, and a [`Chunk`] that would go past the length is refused.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use wm_http::{Chunk, Encode, Http, Protocol, Response};
+    ///
+    /// let mut http = Http::default();
+    /// let mut wire = BytesMut::from(&b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
+    /// http.decode(&mut wire).unwrap().unwrap();
+    /// let mut out = BytesMut::new();
+    /// http.encode(Response::new(200).content_length(6), &mut out).unwrap();
+    /// http.encode(Chunk::new("abc"), &mut out).unwrap();
+    /// http.encode(Chunk::new("def"), &mut out).unwrap();
+    /// assert!(out.ends_with(b"Content-Length: 6\r\n\r\nabcdef"));
+    /// ```
+    pub fn content_length(mut self, length: u64) -> Self {
+        self.content_length = Some(length);
+        self
+    }
+
     /// The status.
     pub fn status(&self) -> u16 {
         self.status
@@ -80,14 +119,42 @@ impl Response {
     }
 
     /// Writes the response for a request that was (`head_request`) a HEAD, on a
-    /// connection that stays open or not (`keep_alive`). Header lines whose name is not a
-    /// token or whose value holds CR, LF or NUL are dropped, never sent. Framing headers
-    /// are the encoder's: `Content-Length` is computed (and omitted with `Transfer-Encoding`
-    /// or for 1xx, 204 and 304), `Connection` follows `keep_alive` unless the application set
-    /// it, and `Content-Type` defaults to HTML as in Workerman.
-    pub fn encode(&self, head_request: bool, keep_alive: bool, dst: &mut BytesMut) {
+    /// connection that stays open or not (`keep_alive`), and says how the body goes on
+    /// (after a HEAD, the rest of the body is counted but not sent).
+    /// Header lines whose name is not a token or whose value holds CR, LF or NUL are
+    /// dropped, never sent. Framing headers are the encoder's: `Content-Length` is computed
+    /// (or declared with [`content_length`](Self::content_length)) and omitted with
+    /// `Transfer-Encoding`, for `text/event-stream` and for 1xx, 204 and 304; `Connection`
+    /// follows `keep_alive` unless the application set it; `Content-Type` defaults to HTML
+    /// as in Workerman; `date`, when given, is sent unless the application set `Date`.
+    pub(crate) fn encode(
+        &self,
+        head_request: bool,
+        keep_alive: bool,
+        date: Option<&str>,
+        dst: &mut BytesMut,
+    ) -> Result<Framing, HttpError> {
         let no_body = matches!(self.status, 100..=199 | 204 | 304);
-        let chunked = self.get_header("transfer-encoding").is_some();
+        let content_type = self.get_header("content-type");
+        let framing = if no_body {
+            Framing::Complete
+        } else if content_type.is_some_and(is_event_stream) {
+            Framing::Events
+        } else if self.get_header("transfer-encoding").is_some() {
+            Framing::Chunked
+        } else {
+            match self.content_length {
+                Some(length) if (self.body.len() as u64) > length => {
+                    return Err(HttpError::InvalidResponse(
+                        "the body is longer than the declared Content-Length",
+                    ))
+                }
+                Some(length) if length > self.body.len() as u64 => Framing::Sized {
+                    remaining: length - self.body.len() as u64,
+                },
+                _ => Framing::Complete,
+            }
+        };
         dst.reserve(128 + self.body.len());
         dst.put_slice(b"HTTP/1.1 ");
         dst.put_slice(self.status.to_string().as_bytes());
@@ -105,6 +172,11 @@ impl Response {
             }
             put_header(dst, name, value);
         }
+        if let Some(date) = date {
+            if self.get_header("date").is_none() {
+                put_header(dst, "Date", date);
+            }
+        }
         if self.get_header("connection").is_none() {
             put_header(
                 dst,
@@ -112,27 +184,79 @@ impl Response {
                 if keep_alive { "keep-alive" } else { "close" },
             );
         }
-        match self.get_header("content-type") {
+        match content_type {
             Some(value) if sendable("Content-Type", value) => {
                 put_header(dst, "Content-Type", value)
             }
             None if !no_body => put_header(dst, "Content-Type", "text/html;charset=utf-8"),
             _ => {}
         }
-        if !no_body && !chunked {
-            put_header(dst, "Content-Length", &self.body.len().to_string());
+        match framing {
+            Framing::Complete if !no_body => put_header(
+                dst,
+                "Content-Length",
+                &self
+                    .content_length
+                    .unwrap_or(self.body.len() as u64)
+                    .to_string(),
+            ),
+            Framing::Sized { .. } => put_header(
+                dst,
+                "Content-Length",
+                &self.content_length.unwrap_or_default().to_string(),
+            ),
+            _ => {}
         }
         dst.put_slice(b"\r\n");
-        if no_body || head_request {
-            return;
+        if head_request {
+            return Ok(framing);
         }
-        if chunked {
-            if !self.body.is_empty() {
-                put_chunk(dst, &self.body);
-            }
-        } else {
-            dst.put_slice(&self.body);
+        match framing {
+            // Workerman 5 ignores the body of an event-stream response (its manual's
+            // recipe passes "\r\n"): events carry the data.
+            Framing::Events => {}
+            Framing::Chunked if !self.body.is_empty() => put_chunk(dst, &self.body),
+            Framing::Chunked => {}
+            _ if no_body => {}
+            _ => dst.put_slice(&self.body),
         }
+        Ok(framing)
+    }
+}
+
+/// `text/event-stream`, with or without parameters.
+fn is_event_stream(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("text/event-stream")
+}
+
+/// A piece of a streamed response body, sent after a [`Response`] whose head announced
+/// one: with `Transfer-Encoding: chunked` it is framed as a chunk; after
+/// [`Response::content_length`] it is written as is; on an event stream it is written as
+/// is (preformatted events). An empty chunk ends the body, as Workerman's `new Chunk('')`:
+/// `0\r\n\r\n` when chunked, the end of the connection for an event stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chunk(Bytes);
+
+impl Chunk {
+    /// A piece of body.
+    pub fn new(data: impl Into<Bytes>) -> Self {
+        Self(data.into())
+    }
+
+    /// The empty chunk that ends a streamed body.
+    pub fn end() -> Self {
+        Self(Bytes::new())
+    }
+
+    /// The data.
+    pub fn data(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Whether this ends the body.
+    pub fn is_end(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
