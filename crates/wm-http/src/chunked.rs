@@ -157,7 +157,10 @@ impl ChunkedDecoder {
                             self.step = Step::Trailers { examined };
                             return Ok(None);
                         }
-                        Err(_) => return Err(HttpError::TrailersTooLarge { limit }),
+                        Err(HttpError::HeadTooLarge { .. }) => {
+                            return Err(HttpError::TrailersTooLarge { limit })
+                        }
+                        Err(error) => return Err(error),
                     };
                     let section = src.split_to(end).freeze();
                     let trailers = parse_trailers(&section, config)?;
@@ -199,10 +202,8 @@ fn chunk_size(line: &[u8]) -> Result<u64, HttpError> {
     Ok(size)
 }
 
+/// Parses a trailer section that `find_head_end` found (so without bare LFs).
 fn parse_trailers(section: &Bytes, config: &Config) -> Result<Headers, HttpError> {
-    if memchr::memchr_iter(b'\n', section).any(|at| at == 0 || section[at - 1] != b'\r') {
-        return Err(HttpError::BadRequest("a trailer line ends with a bare LF"));
-    }
     // Trailers are rare: the slots are allocated only when a section has some.
     let mut slots = vec![httparse::EMPTY_HEADER; config.max_headers];
     let headers = match httparse::parse_headers(section, &mut slots) {
@@ -214,12 +215,9 @@ fn parse_trailers(section: &Bytes, config: &Config) -> Result<Headers, HttpError
         }
         _ => return Err(HttpError::BadRequest("malformed trailer section")),
     };
-    let mut trailers = Headers::with_capacity(headers.len());
+    let mut trailers = Headers::with_source(section.clone(), headers.len());
     for header in headers.iter() {
-        trailers.push(
-            section.slice_ref(header.name.as_bytes()),
-            section.slice_ref(header.value),
-        );
+        trailers.push(header.name.as_bytes(), header.value);
     }
     Ok(trailers)
 }

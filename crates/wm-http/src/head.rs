@@ -3,8 +3,8 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::Bytes;
-use wm_protocol::http1::{find_blank_line, HeadTooLarge};
+use bytes::BytesMut;
+use wm_protocol::http1::{find_crlf_head, HeadError};
 
 use crate::config::Config;
 use crate::error::HttpError;
@@ -26,60 +26,115 @@ pub enum BodyKind {
 pub struct RequestHead {
     /// The method.
     pub method: Method,
-    /// The origin-form target.
-    pub target: String,
+    /// The origin-form target: where it is in the head (UTF-8, httparse checked).
+    pub target: (u32, u32),
     /// The version.
     pub version: Version,
     /// The header lines.
     pub headers: Headers,
     /// How the body is framed.
     pub body: BodyKind,
+    /// Whether the connection stays open after the response (version and `Connection`).
+    pub keep_alive: bool,
+    /// What the `Expect` header asks for.
+    pub expect: Expectation,
+}
+
+/// What a request's `Expect` header asks for (an unsupported one is refused with 417).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expectation {
+    /// Nothing (or an HTTP/1.0 request, whose expectations are ignored).
+    None,
+    /// `100-continue`: the client waits for `100 Continue` before it sends the body.
+    Continue,
 }
 
 /// The length of the head at the front of `buf`, searching each byte once
-/// ([`find_blank_line`]); a head that has not ended within `limit` bytes is 431.
+/// ([`find_crlf_head`]); a head that has not ended within `limit` bytes is 431, a line
+/// ending in a bare LF 400.
 pub(crate) fn find_head_end(
     buf: &[u8],
     examined: &mut usize,
     limit: usize,
 ) -> Result<Option<usize>, HttpError> {
-    find_blank_line(buf, examined, limit).map_err(|HeadTooLarge| HttpError::HeadTooLarge { limit })
+    find_crlf_head(buf, examined, limit).map_err(|error| match error {
+        HeadError::TooLarge => HttpError::HeadTooLarge { limit },
+        // httparse takes a bare LF as a line end, which could make it end the head
+        // earlier than the blank line found here; the rest would be read as a body or a
+        // second request.
+        HeadError::BareLf => HttpError::BadRequest("a line ends with a bare LF"),
+    })
 }
 
 /// httparse's header slots on the stack for up to this many lines; more go on the heap.
 const STACK_HEADERS: usize = 64;
 
-/// Parses and checks a complete head (`head` ends with its blank line).
-pub fn parse_head(head: &Bytes, config: &Config) -> Result<RequestHead, HttpError> {
-    // Every line ends in CRLF: a bare LF could make httparse end the head earlier than
-    // the blank line found, and the rest would be read as a body or a second request.
-    if memchr::memchr_iter(b'\n', head).any(|at| at == 0 || head[at - 1] != b'\r') {
-        return Err(HttpError::BadRequest("a line ends with a bare LF"));
-    }
+/// Cuts the head at the front of `src` out, parsed and checked; `Ok(None)` to wait for
+/// more. `examined` is [`find_head_end`]'s, 0 for a new head.
+pub(crate) fn take_head(
+    src: &mut BytesMut,
+    examined: &mut usize,
+    config: &Config,
+) -> Result<Option<RequestHead>, HttpError> {
+    let limit = config.max_head_size;
+    let parsed = if *examined == 0 {
+        // A head usually comes whole in the first read: one httparse pass finds its end
+        // and parses it. Otherwise the search takes over, and httparse runs once more
+        // when the end is found, so a head trickling in is still parsed twice at most.
+        // An error here is left for that second run to report: only the whole head can
+        // tell a 400 from a 431 (too long anyway) or a 505 (a version line complete).
+        parse(&src[..src.len().min(limit)], config).unwrap_or(None)
+    } else {
+        None
+    };
+    let (length, mut head) = match parsed {
+        Some(parsed) => parsed,
+        None => {
+            let Some(end) = find_head_end(src, examined, limit)? else {
+                return Ok(None);
+            };
+            match parse(&src[..end], config)? {
+                Some((length, head)) if length == end => (length, head),
+                // httparse skipped the blank line as an empty line before the request.
+                None if src.starts_with(b"\r\n") => {
+                    return Err(HttpError::BadRequest("empty lines before the request line"))
+                }
+                _ => return Err(HttpError::BadRequest("malformed head")),
+            }
+        }
+    };
+    head.headers.set_source(src.split_to(length).freeze());
+    Ok(Some(head))
+}
+
+/// Parses and checks the head at the front of `buf`: its length and what it says, or
+/// `Ok(None)` if it has not ended. Header lines are offsets into `buf`, whose head the
+/// caller sets as their source.
+fn parse(buf: &[u8], config: &Config) -> Result<Option<(usize, RequestHead)>, HttpError> {
     if config.max_headers <= STACK_HEADERS {
         let mut slots = [MaybeUninit::uninit(); STACK_HEADERS];
-        parse_with(head, config, &mut slots[..config.max_headers])
+        parse_with(buf, config, &mut slots[..config.max_headers])
     } else {
         let mut slots = vec![MaybeUninit::uninit(); config.max_headers];
-        parse_with(head, config, &mut slots)
+        parse_with(buf, config, &mut slots)
     }
 }
 
 fn parse_with<'h>(
-    head: &'h Bytes,
+    buf: &'h [u8],
     config: &Config,
     slots: &mut [MaybeUninit<httparse::Header<'h>>],
-) -> Result<RequestHead, HttpError> {
+) -> Result<Option<(usize, RequestHead)>, HttpError> {
     let mut request = httparse::Request::new(&mut []);
-    match request.parse_with_uninit_headers(head, slots) {
-        Ok(httparse::Status::Complete(length)) if length == head.len() => {}
-        Ok(_) => return Err(HttpError::BadRequest("malformed head")),
+    let length = match request.parse_with_uninit_headers(buf, slots) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(HttpError::HeadTooLarge {
                 limit: config.max_headers,
             })
         }
-        Err(httparse::Error::Version) if versioned(head) => {
+        Err(httparse::Error::Version) if versioned(buf) => {
             return Err(HttpError::VersionNotSupported)
         }
         Err(httparse::Error::Token) => return Err(HttpError::BadRequest("malformed request line")),
@@ -87,6 +142,28 @@ fn parse_with<'h>(
             return Err(HttpError::BadRequest("malformed header name"))
         }
         Err(_) => return Err(HttpError::BadRequest("malformed head")),
+    };
+    // Offsets into a head are u32s.
+    if length > config.max_head_size || length > u32::MAX as usize {
+        return Err(HttpError::HeadTooLarge {
+            limit: config.max_head_size,
+        });
+    }
+    // httparse takes a bare LF as a line end, which could make it end a head earlier than
+    // a proxy in front does; the rest would be read as a body or a second request. It
+    // does not take a CR without an LF. So every line ended in CRLF when the blank line
+    // is CRLF and each header line follows a CRLF.
+    if !buf[..length].ends_with(b"\r\n\r\n") {
+        return Err(HttpError::BadRequest("a line ends with a bare LF"));
+    }
+    // One empty line before the request line is ignored (RFC 9112 §2.2); httparse skips
+    // any number, with bare LFs, and more than one would hide a blank line the search
+    // for the head's end stops at.
+    let method = request.method.unwrap_or_default();
+    match (method.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize) {
+        0 => {}
+        2 if buf.starts_with(b"\r\n") => {}
+        _ => return Err(HttpError::BadRequest("empty lines before the request line")),
     }
     let target = request.path.unwrap_or_default();
     if target.len() > config.max_target_length {
@@ -95,8 +172,7 @@ fn parse_with<'h>(
             limit: config.max_target_length,
         });
     }
-    let method =
-        Method::from_name(request.method.unwrap_or_default()).ok_or(HttpError::NotImplemented)?;
+    let method = Method::from_name(method).ok_or(HttpError::NotImplemented)?;
     if !target.starts_with('/') {
         // Absolute-form, authority-form (CONNECT) and `*` are for proxies.
         return Err(HttpError::BadRequest("request target is not origin-form"));
@@ -107,32 +183,45 @@ fn parse_with<'h>(
     };
     let mut headers = Headers::with_capacity(request.headers.len());
     let (mut hosts, mut lengths, mut encodings) = (0, None::<&[u8]>, 0);
+    let (mut close, mut keep_alive, mut expect) = (false, false, None);
     for header in request.headers.iter() {
         let name = header.name;
-        if name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-            if !valid_host(header.value) {
-                return Err(HttpError::BadRequest("invalid Host"));
+        // The names that matter here differ in length: one comparison for the others.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case("host") => {
+                hosts += 1;
+                if !valid_host(header.value) {
+                    return Err(HttpError::BadRequest("invalid Host"));
+                }
             }
-        } else if name.eq_ignore_ascii_case("content-length") {
-            match lengths {
+            6 if name.eq_ignore_ascii_case("expect") => expect = Some(header.value),
+            10 if name.eq_ignore_ascii_case("connection") => {
+                let (c, k) = connection_options(header.value);
+                close |= c;
+                keep_alive |= k;
+            }
+            14 if name.eq_ignore_ascii_case("content-length") => match lengths {
                 Some(previous) if previous != header.value => {
                     return Err(HttpError::BadRequest("differing Content-Length headers"))
                 }
                 _ => lengths = Some(header.value),
+            },
+            17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+                encodings += 1;
+                if !header.value.eq_ignore_ascii_case(b"chunked") {
+                    return Err(HttpError::BadRequest(
+                        "Transfer-Encoding other than chunked",
+                    ));
+                }
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            encodings += 1;
-            if !header.value.eq_ignore_ascii_case(b"chunked") {
-                return Err(HttpError::BadRequest(
-                    "Transfer-Encoding other than chunked",
-                ));
-            }
+            _ => {}
         }
-        headers.push(
-            head.slice_ref(name.as_bytes()),
-            head.slice_ref(header.value),
-        );
+        // httparse's slices are of `buf`, behind the request line.
+        let start = (name.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        if start < 2 || start > buf.len() || buf[start - 2..start] != *b"\r\n" {
+            return Err(HttpError::BadRequest("a line ends with a bare LF"));
+        }
+        headers.push_in(buf, name.as_bytes(), header.value);
     }
     match (hosts, version) {
         (0, Version::Http11) => return Err(HttpError::BadRequest("no Host")),
@@ -151,16 +240,52 @@ fn parse_with<'h>(
         }
         _ => return Err(HttpError::BadRequest("more than one Transfer-Encoding")),
     };
-    let target = std::str::from_utf8(target.as_bytes())
-        .map_err(|_| HttpError::BadRequest("request target is not UTF-8"))?
-        .to_owned();
-    Ok(RequestHead {
-        method,
-        target,
-        version,
-        headers,
-        body,
-    })
+    // RFC 9112 §9.3: HTTP/1.1 stays open unless closed, HTTP/1.0 closes unless kept.
+    let keep_alive = match version {
+        Version::Http11 => !close,
+        Version::Http10 => keep_alive && !close,
+    };
+    let expect = match expect {
+        // RFC 9110 §10.1.1: an HTTP/1.0 client does not know interim responses, so its
+        // expectation is ignored.
+        _ if version == Version::Http10 => Expectation::None,
+        None => Expectation::None,
+        Some(value) if value.eq_ignore_ascii_case(b"100-continue") => Expectation::Continue,
+        Some(_) => return Err(HttpError::ExpectationFailed),
+    };
+    Ok(Some((
+        length,
+        RequestHead {
+            method,
+            // A slice of the head, which is at most 4 GiB (the head limit is a usize, but
+            // httparse's input here is at most that limit, and a head that size would have
+            // been refused long before).
+            target: {
+                let start = (target.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+                (start as u32, (start + target.len()) as u32)
+            },
+            version,
+            headers,
+            body,
+            keep_alive,
+            expect,
+        },
+    )))
+}
+
+/// Whether a `Connection` value lists `close` and `keep-alive`, with one pass over it.
+fn connection_options(value: &[u8]) -> (bool, bool) {
+    // What browsers send, without the split.
+    if value.eq_ignore_ascii_case(b"keep-alive") {
+        return (false, true);
+    }
+    let (mut close, mut keep_alive) = (false, false);
+    for option in value.split(|&b| b == b',') {
+        let option = option.trim_ascii();
+        close |= option.eq_ignore_ascii_case(b"close");
+        keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+    }
+    (close, keep_alive)
 }
 
 /// A `Content-Length` value: ASCII digits only (no sign, no list), within the limit.
@@ -183,27 +308,24 @@ fn content_length(value: &[u8], config: &Config) -> Result<u64, HttpError> {
 /// A `Host` value: a bracketed IP literal or a name without whitespace, `:`, `/`, `[` or
 /// `]`, then optionally `:` and digits (Workerman 5.2's rule).
 fn valid_host(value: &[u8]) -> bool {
-    let (host, port) = if value.first() == Some(&b'[') {
+    let (name_ok, port) = if value.first() == Some(&b'[') {
         match value.iter().position(|&b| b == b']') {
-            Some(end) => (&value[..=end], &value[end + 1..]),
+            Some(end) => (
+                end > 1
+                    && value[1..end]
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
+                &value[end + 1..],
+            ),
             None => return false,
         }
     } else {
-        match value.iter().position(|&b| b == b':') {
-            Some(colon) => (&value[..colon], &value[colon..]),
-            None => (value, &[][..]),
-        }
-    };
-    let name_ok = if host.first() == Some(&b'[') {
-        host[1..host.len() - 1]
+        // One pass to the first byte a name cannot hold, which may start the port.
+        let end = value
             .iter()
-            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-            && host.len() > 2
-    } else {
-        !host.is_empty()
-            && !host
-                .iter()
-                .any(|&b| b.is_ascii_whitespace() || matches!(b, b':' | b'/' | b'[' | b']'))
+            .position(|&b| NOT_IN_HOST_NAME[usize::from(b)])
+            .unwrap_or(value.len());
+        (end > 0, &value[end..])
     };
     let port_ok = match port {
         [] => true,
@@ -212,6 +334,18 @@ fn valid_host(value: &[u8]) -> bool {
     };
     name_ok && port_ok
 }
+
+/// The bytes that end a `Host` name: ASCII whitespace, `:`, `/`, `[` and `]`.
+const NOT_IN_HOST_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_whitespace() || matches!(b, b':' | b'/' | b'[' | b']');
+        i += 1;
+    }
+    table
+};
 
 /// Whether the request line ends in `HTTP/<digit>.<digit>`: a version httparse does not
 /// speak (505), rather than a malformed line (400).

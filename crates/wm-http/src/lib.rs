@@ -43,8 +43,15 @@
 
 pub mod chunked;
 mod config;
+pub mod cookie;
 mod error;
-pub mod head;
+pub mod files;
+pub mod form;
+mod head;
+mod helpers;
+#[cfg(feature = "http")]
+pub mod interop;
+pub mod multipart;
 mod protocol;
 mod request;
 mod response;
@@ -54,7 +61,14 @@ pub use config::{
     Config, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_SIZE,
     DEFAULT_MAX_TARGET_LENGTH, DEFAULT_MAX_TRAILER_SIZE, MAX_CHUNK_LINE,
 };
+pub use cookie::{CookieError, SameSite, SetCookie};
 pub use error::{reason_phrase, HttpError};
+pub use files::StaticFiles;
+pub use form::{Form, FormError};
+pub use multipart::{
+    boundary_from_content_type, parse_form_data, FormData, MultipartError, MultipartEvent,
+    MultipartLimits, MultipartParser, Part, PartHead,
+};
 pub use protocol::{Collected, Http, HttpProtocol, RequestPart, Streamed, StreamingHttp};
 pub use request::{Headers, Method, Request, Version};
 pub use response::{put_chunk, Chunk, Response};

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use wm_protocol::{Encode, Protocol, MAX_RESERVE_AHEAD};
@@ -11,8 +11,8 @@ use wm_protocol::{Encode, Protocol, MAX_RESERVE_AHEAD};
 use crate::chunked::{ChunkedDecoder, ChunkedPiece};
 use crate::config::Config;
 use crate::error::HttpError;
-use crate::head::{find_head_end, parse_head, BodyKind, RequestHead};
-use crate::request::{Headers, Method, Request, Version};
+use crate::head::{take_head, BodyKind, Expectation, RequestHead};
+use crate::request::{Headers, Method, Request};
 use crate::response::{put_chunk, Chunk, Framing, Response};
 use crate::sse::Event;
 
@@ -95,6 +95,8 @@ pub struct HttpProtocol<B> {
     date: Option<String>,
     /// A response said the connection closes after it.
     closing: bool,
+    /// The last request read did not keep the connection open.
+    last_request: bool,
     bodies: PhantomData<B>,
 }
 
@@ -138,6 +140,7 @@ impl<B> HttpProtocol<B> {
             outgoing: None,
             date: None,
             closing: false,
+            last_request: false,
             bodies: PhantomData,
         }
     }
@@ -154,6 +157,9 @@ impl<B> HttpProtocol<B> {
     /// last chunk, a declared `Content-Length` not yet reached, an event stream).
     pub fn streaming(&self) -> bool {
         self.outgoing.is_some_and(|o| match o.framing {
+            // The answer to a HEAD was complete with its head: what follows is dropped
+            // until the next response, which need not wait for an end.
+            _ if o.silent => false,
             Framing::Sized { remaining } => remaining > 0,
             _ => true,
         })
@@ -175,7 +181,14 @@ impl<B> HttpProtocol<B> {
     /// assert_eq!(http.date(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
     /// ```
     pub fn set_date(&mut self, now: Option<SystemTime>) {
-        self.date = now.map(httpdate::fmt_http_date);
+        // httpdate formats years 1970 to 9999 and panics outside them.
+        const YEAR_10000: u64 = 253_402_300_800;
+        self.date = now
+            .filter(|now| {
+                now.duration_since(UNIX_EPOCH)
+                    .is_ok_and(|since| since.as_secs() < YEAR_10000)
+            })
+            .map(httpdate::fmt_http_date);
     }
 
     /// The `Date` value responses carry, if any.
@@ -196,24 +209,21 @@ impl<B> HttpProtocol<B> {
                     src.clear();
                     return Ok(None);
                 }
+                // RFC 9112 §9.6: after a request that closes the connection, what
+                // follows is not processed.
+                State::Head { .. } if self.last_request => {
+                    src.clear();
+                    return Ok(None);
+                }
                 State::Head { examined } => {
-                    let Some(end) = find_head_end(src, examined, self.config.max_head_size)? else {
+                    let Some(head) = take_head(src, examined, &self.config)? else {
                         return Ok(None);
                     };
-                    let head = parse_head(&src.split_to(end).freeze(), &self.config)?;
+                    self.last_request = !head.keep_alive;
                     let has_body = !matches!(head.body, BodyKind::Empty | BodyKind::Length(0));
-                    match head.headers.get("expect") {
-                        // RFC 9110 §10.1.1: an HTTP/1.0 client does not know interim
-                        // responses, so its expectation is ignored.
-                        _ if head.version == Version::Http10 => {}
-                        None => {}
-                        Some(expect) if !expect.eq_ignore_ascii_case(b"100-continue") => {
-                            return Err(HttpError::ExpectationFailed)
-                        }
-                        Some(_) if has_body => self
-                            .output
-                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n"),
-                        Some(_) => {}
+                    if head.expect == Expectation::Continue && has_body {
+                        self.output
+                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     }
                     let body = head.body;
                     let (head, handed_out) = if stream {
@@ -355,6 +365,7 @@ fn request(head: RequestHead, body: Bytes, trailers: Headers) -> Request {
         headers: head.headers,
         body,
         trailers,
+        keep_alive: head.keep_alive,
     }
 }
 
@@ -449,10 +460,18 @@ where
         self.outgoing = None;
         match framing {
             Framing::Complete | Framing::Sized { remaining: 0 } => self.closing |= close_after,
+            framing if answering.head => {
+                self.closing |= close_after;
+                self.outgoing = Some(Outgoing {
+                    framing,
+                    silent: true,
+                    close_after,
+                });
+            }
             framing => {
                 self.outgoing = Some(Outgoing {
                     framing,
-                    silent: answering.head,
+                    silent: false,
                     close_after,
                 })
             }
@@ -483,6 +502,13 @@ where
                 "a chunk with no streamed response for it",
             ));
         };
+        if outgoing.silent {
+            // After the head of a HEAD response: the body is not sent, nor counted.
+            if chunk.is_end() {
+                self.outgoing = None;
+            }
+            return Ok(());
+        }
         let data = chunk.data();
         let ended = match &mut outgoing.framing {
             Framing::Sized { remaining } => {
@@ -497,9 +523,7 @@ where
                     ));
                 }
                 *remaining -= data.len() as u64;
-                if !outgoing.silent {
-                    dst.extend_from_slice(data);
-                }
+                dst.extend_from_slice(data);
                 // Complete: the next response may follow, or a `Chunk::end()` (which
                 // then writes nothing).
                 if *remaining == 0 {
@@ -508,15 +532,11 @@ where
                 chunk.is_end()
             }
             Framing::Chunked => {
-                if !outgoing.silent {
-                    put_chunk(dst, data);
-                }
+                put_chunk(dst, data);
                 chunk.is_end()
             }
             Framing::Events | Framing::Complete => {
-                if !outgoing.silent {
-                    dst.extend_from_slice(data);
-                }
+                dst.extend_from_slice(data);
                 chunk.is_end()
             }
         };

@@ -63,28 +63,91 @@ pub enum Version {
 }
 
 /// Header lines in their order, names as sent; lookups ignore case.
+///
+/// The lines stay where they were read: one shared buffer (the request head) and, per
+/// line, where its name and value are in it. So a head costs one reference count and one
+/// small allocation, not two per line; [`get_shared`](Self::get_shared) and
+/// [`iter_shared`](Self::iter_shared) hand out zero-copy `Bytes` when they are wanted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    entries: Vec<(Bytes, Bytes)>,
+    source: Bytes,
+    entries: Vec<Entry>,
+}
+
+/// Where one line's name and value are in [`Headers::source`]: start and end offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    name: (u32, u32),
+    value: (u32, u32),
 }
 
 impl Headers {
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
+    /// No lines yet; those pushed are slices of `source`.
+    pub(crate) fn with_source(source: Bytes, capacity: usize) -> Self {
         Self {
+            source,
             entries: Vec::with_capacity(capacity),
         }
     }
 
-    pub(crate) fn push(&mut self, name: Bytes, value: Bytes) {
-        self.entries.push((name, value));
+    /// No lines yet, room for `capacity`.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self::with_source(Bytes::new(), capacity)
+    }
+
+    /// Adds a line whose name and value are slices of the source buffer (as httparse
+    /// hands them out).
+    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) {
+        let entry = Entry {
+            name: offsets(&self.source, name),
+            value: offsets(&self.source, value),
+        };
+        self.entries.push(entry);
+    }
+
+    /// Adds a line whose name and value are slices of `base`, which becomes the source
+    /// later ([`set_source`](Self::set_source)): a head is parsed before it is cut from
+    /// the read buffer.
+    pub(crate) fn push_in(&mut self, base: &[u8], name: &[u8], value: &[u8]) {
+        self.entries.push(Entry {
+            name: offsets(base, name),
+            value: offsets(base, value),
+        });
+    }
+
+    /// Sets the buffer the lines were pushed from (`push_in`'s `base`, cut out).
+    pub(crate) fn set_source(&mut self, source: Bytes) {
+        debug_assert!(self
+            .entries
+            .iter()
+            .all(|e| e.value.1 as usize <= source.len()));
+        self.source = source;
+    }
+
+    fn slice(&self, (start, end): (u32, u32)) -> &[u8] {
+        &self.source[start as usize..end as usize]
+    }
+
+    /// A part of the source that is not a header line (the request target).
+    pub(crate) fn source_slice(&self, (start, end): (u32, u32)) -> &[u8] {
+        self.source
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The same, as a zero-copy `Bytes`.
+    pub(crate) fn source_bytes(&self, (start, end): (u32, u32)) -> Bytes {
+        match self.source.get(start as usize..end as usize) {
+            Some(_) => self.source.slice(start as usize..end as usize),
+            None => Bytes::new(),
+        }
     }
 
     /// The first value of `name`, as bytes.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.entries
-            .iter()
+        self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| &v[..])
+            .map(|(_, v)| v)
     }
 
     /// The first value of `name`, if it is UTF-8.
@@ -92,27 +155,42 @@ impl Headers {
         self.get(name).and_then(|v| std::str::from_utf8(v).ok())
     }
 
-    /// Every value of `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    /// The first value of `name`, as a zero-copy slice of the read buffer.
+    pub fn get_shared(&self, name: &str) -> Option<Bytes> {
         self.entries
             .iter()
+            .find(|e| self.slice(e.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|e| self.source.slice(e.value.0 as usize..e.value.1 as usize))
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| &v[..])
+            .map(|(_, v)| v)
     }
 
     /// Whether a comma-separated value of `name` contains `token` (case-insensitive), as
     /// in `Connection: keep-alive, Upgrade`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).any(|value| {
-            value
-                .split(|&b| b == b',')
-                .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-        })
+        self.get_all(name).any(|value| has_token(value, token))
     }
 
     /// Every line: name as sent, value.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.entries.iter().map(|(n, v)| (&n[..], &v[..]))
+        self.entries
+            .iter()
+            .map(|e| (self.slice(e.name), self.slice(e.value)))
+    }
+
+    /// Every line as zero-copy slices of the read buffer (for `http::HeaderValue`, say).
+    pub fn iter_shared(&self) -> impl Iterator<Item = (Bytes, Bytes)> + '_ {
+        self.entries.iter().map(|e| {
+            (
+                self.source.slice(e.name.0 as usize..e.name.1 as usize),
+                self.source.slice(e.value.0 as usize..e.value.1 as usize),
+            )
+        })
     }
 
     /// How many lines.
@@ -126,15 +204,37 @@ impl Headers {
     }
 }
 
+/// `part`'s place in `base`. Parsers only pass slices of it (a 16 KiB head fits u32
+/// offsets many times over); anything else would be a bug, kept from panicking.
+fn offsets(base: &[u8], part: &[u8]) -> (u32, u32) {
+    let start = (part.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
+    let end = start.wrapping_add(part.len());
+    if start <= end && end <= base.len() && end <= u32::MAX as usize {
+        (start as u32, end as u32)
+    } else {
+        debug_assert!(part.is_empty(), "a header outside its source buffer");
+        (0, 0)
+    }
+}
+
+/// Whether the comma-separated `value` lists `token` (ASCII case-insensitive).
+pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
 /// A complete request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub(crate) method: Method,
-    pub(crate) target: String,
+    /// Where the target is in the head (`headers`' source).
+    pub(crate) target: (u32, u32),
     pub(crate) version: Version,
     pub(crate) headers: Headers,
     pub(crate) body: Bytes,
     pub(crate) trailers: Headers,
+    pub(crate) keep_alive: bool,
 }
 
 impl Request {
@@ -145,17 +245,23 @@ impl Request {
 
     /// The request target as sent (origin-form: path and query).
     pub fn target(&self) -> &str {
-        &self.target
+        // httparse checked it is UTF-8: a slice of the head, not a copy.
+        std::str::from_utf8(self.headers.source_slice(self.target)).unwrap_or_default()
+    }
+
+    /// The target as a zero-copy slice of the read buffer.
+    pub fn target_shared(&self) -> Bytes {
+        self.headers.source_bytes(self.target)
     }
 
     /// The path, undecoded.
     pub fn path(&self) -> &str {
-        split_target(&self.target).0
+        split_target(self.target()).0
     }
 
     /// The query string after `?`, undecoded.
     pub fn query(&self) -> Option<&str> {
-        split_target(&self.target).1
+        split_target(self.target()).1
     }
 
     /// The version.
@@ -187,9 +293,6 @@ impl Request {
     /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive` (Workerman keeps
     /// every connection open; RFC 9112 §9.3 says this).
     pub fn keep_alive(&self) -> bool {
-        match self.version {
-            Version::Http11 => !self.headers.has_token("connection", "close"),
-            Version::Http10 => self.headers.has_token("connection", "keep-alive"),
-        }
+        self.keep_alive
     }
 }

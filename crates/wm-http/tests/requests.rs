@@ -183,9 +183,10 @@ fn a_head_over_the_cap_is_431_without_waiting_for_its_end() {
         error,
         Some(HttpError::HeadTooLarge { limit: 1024 })
     ));
-    // A bare-LF head never ends in CRLF CRLF: it meets the cap too (as in Workerman).
+    // A bare-LF head is refused at its first LF, not left to meet the cap (Workerman
+    // waits for a CRLF CRLF that never comes).
     let lf = format!("GET / HTTP/1.1\nHost: h\n{}\n\n", "X: y\n".repeat(300));
-    assert_eq!(status_with(config, lf.as_bytes()), 431);
+    assert_eq!(status_with(config, lf.as_bytes()), 400);
 }
 
 #[test]

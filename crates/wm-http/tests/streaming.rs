@@ -320,6 +320,33 @@ fn a_head_request_gets_the_length_but_no_streamed_body() {
 }
 
 #[test]
+fn a_head_response_is_complete_with_its_head() {
+    let mut http =
+        answered(b"HEAD /f HTTP/1.1\r\nHost: h\r\n\r\nGET /g HTTP/1.1\r\nHost: h\r\n\r\n");
+    let mut out = BytesMut::new();
+    http.encode(Response::new(200).content_length(1 << 30), &mut out)
+        .unwrap();
+    assert!(
+        !http.streaming(),
+        "no body will be sent, so none is awaited"
+    );
+    // The next response need not send (or read) a gigabyte first.
+    http.encode(Response::new(200).body("g"), &mut out).unwrap();
+    assert!(text(&out).ends_with("Content-Length: 1\r\n\r\ng"));
+}
+
+#[test]
+fn a_date_httpdate_cannot_format_is_not_sent() {
+    let mut http = answered(GET);
+    http.set_date(Some(UNIX_EPOCH - Duration::from_secs(1)));
+    assert_eq!(http.date(), None);
+    http.set_date(Some(UNIX_EPOCH + Duration::from_secs(253_402_300_800)));
+    assert_eq!(http.date(), None);
+    http.set_date(Some(UNIX_EPOCH + Duration::from_secs(253_402_300_799)));
+    assert_eq!(http.date(), Some("Fri, 31 Dec 9999 23:59:59 GMT"));
+}
+
+#[test]
 fn server_sent_events_follow_workermans_bytes() {
     let mut http = answered(GET);
     let mut out = BytesMut::new();

@@ -26,16 +26,64 @@ pub fn find_blank_line(
     examined: &mut usize,
     limit: usize,
 ) -> Result<Option<usize>, HeadTooLarge> {
-    // Back up three bytes: the blank line may straddle the previous read.
-    let from = examined.saturating_sub(3).min(buf.len());
-    match memchr::memmem::find(&buf[from..], b"\r\n\r\n") {
-        Some(at) if from + at + 4 <= limit => Ok(Some(from + at + 4)),
-        None if buf.len() < limit => {
-            *examined = buf.len();
-            Ok(None)
+    scan_head::<false>(buf, examined, limit).map_err(|_| HeadTooLarge)
+}
+
+/// Why [`find_crlf_head`] refused a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// The head did not end within its size limit.
+    TooLarge,
+    /// A line ends in a bare LF, not CRLF.
+    BareLf,
+}
+
+/// [`find_blank_line`] for a server that takes CRLF line ends only (RFC 9112 §2.2 lets a
+/// recipient take a bare LF; a strict one refuses it, and so cannot be led to end a head
+/// where a proxy in front did not): a bare LF anywhere before the blank line is
+/// [`HeadError::BareLf`], found in the same pass.
+///
+/// ```
+/// use wm_protocol::http1::{find_crlf_head, HeadError};
+/// let mut examined = 0;
+/// assert_eq!(find_crlf_head(b"GET / HTTP/1.1\r\n\r\n", &mut examined, 1024), Ok(Some(18)));
+/// assert_eq!(find_crlf_head(b"GET / HTTP/1.1\nHost", &mut 0, 1024), Err(HeadError::BareLf));
+/// ```
+pub fn find_crlf_head(
+    buf: &[u8],
+    examined: &mut usize,
+    limit: usize,
+) -> Result<Option<usize>, HeadError> {
+    scan_head::<true>(buf, examined, limit)
+}
+
+fn scan_head<const CRLF_ONLY: bool>(
+    buf: &[u8],
+    examined: &mut usize,
+    limit: usize,
+) -> Result<Option<usize>, HeadError> {
+    // Each LF is a candidate end, checked by looking back at the bytes before it, which
+    // are in the buffer already; so an LF is looked at once, whatever the reads. (A
+    // memmem search for CRLFCRLF stops at every line end too, and building its searcher
+    // costs more than a head's worth of LFs.)
+    let from = (*examined).min(buf.len());
+    for at in memchr::memchr_iter(b'\n', &buf[from..]) {
+        let end = from + at + 1;
+        if end > limit {
+            return Err(HeadError::TooLarge);
         }
-        _ => Err(HeadTooLarge),
+        if CRLF_ONLY && (end < 2 || buf[end - 2] != b'\r') {
+            return Err(HeadError::BareLf);
+        }
+        if end >= 4 && buf[end - 4..end] == *b"\r\n\r\n" {
+            return Ok(Some(end));
+        }
     }
+    if buf.len() >= limit {
+        return Err(HeadError::TooLarge);
+    }
+    *examined = buf.len();
+    Ok(None)
 }
 
 /// An HTTP token (RFC 9110 §5.6.2): what a header name, a method or a subprotocol is.
