@@ -30,6 +30,7 @@ fn main() {
     let mut j = BytesMut::from(&json[..]);
     let ws_small = websocket::client_frames(&websocket::small_payloads(1 << 20));
     let mut w = BytesMut::from(&ws_small[..]);
+    let mut h = BytesMut::from(&http::pipelined(1024)[..]);
     let decoded = match contender.as_str() {
         "none" => 0,
         "text-wm" => decode_buffer(&mut TextCodec::new(), &mut t),
@@ -62,6 +63,16 @@ fn main() {
             n
         }
         "ws-plain" => websocket::plain_decode(&mut w),
+        "http-wm" => {
+            let mut http = wm_http::Http::default();
+            let mut n = 0;
+            while let Some(request) = wm_http::Protocol::decode(&mut http, &mut h).unwrap() {
+                std::hint::black_box(request);
+                n += 1;
+            }
+            n
+        }
+        "http-httparse" => http::raw_httparse(&mut h),
         other => {
             eprintln!("unknown contender {other:?}; see the source for the list");
             std::process::exit(2);

@@ -1,6 +1,7 @@
 //! What the benches share: deterministic inputs, the hand-written loops each codec is
 //! measured against, and the two ways of feeding a decoder (one buffer, 4 KiB reads).
 
+pub mod http;
 pub mod websocket;
 
 use std::hint::black_box;

@@ -56,7 +56,8 @@ pub fn client_frames(payloads: &[Bytes]) -> Vec<u8> {
 /// A transport over bytes in memory: reads hand out the input (as much as the reader's
 /// buffer takes), writes are appended to `output`, as a socket copies them to the kernel.
 pub struct MemoryStream {
-    input: Bytes,
+    /// What is still to be read.
+    pub input: Bytes,
     /// What was written.
     pub output: Vec<u8>,
 }
