@@ -86,6 +86,8 @@ impl ChunkedDecoder {
         loop {
             match self.step {
                 Step::Size { examined } => {
+                    // A caller that swapped buffers mid-line restarts the search.
+                    let examined = if examined > src.len() { 0 } else { examined };
                     let Some(lf) = memchr::memchr(b'\n', &src[examined..]).map(|at| examined + at)
                     else {
                         if src.len() > MAX_CHUNK_LINE {
@@ -105,7 +107,8 @@ impl ChunkedDecoder {
                         self.step = Step::Trailers { examined: 0 };
                         continue;
                     }
-                    let total = self.received + size;
+                    // A size of up to 16 hex digits can wrap the sum: saturate it.
+                    let total = self.received.saturating_add(size);
                     if total > config.max_body_size as u64 {
                         return Err(HttpError::BodyTooLarge {
                             length: total,

@@ -404,8 +404,17 @@ impl StaticFiles {
     /// or not searchable) is simply not found.
     fn canonical(&self, path: &Path) -> Result<(PathBuf, Metadata), FileError> {
         let path = std::fs::canonicalize(path).map_err(|_| FileError::NotFound)?;
-        if !path.starts_with(&self.root) {
+        let Ok(inside) = path.strip_prefix(&self.root) else {
             return Err(FileError::RefusedPath("a link that leads out of the root"));
+        };
+        // What was resolved, not only what was asked for, must not be hidden: a link to
+        // `.git`, or a short name like `GIT~1` on Windows, leads there too.
+        if !self.hidden
+            && inside
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        {
+            return Err(FileError::RefusedPath("a hidden file"));
         }
         let metadata = std::fs::metadata(&path).map_err(|_| FileError::NotFound)?;
         Ok((path, metadata))

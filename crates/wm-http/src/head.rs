@@ -172,18 +172,21 @@ fn parse_with<'h>(
             limit: config.max_target_length,
         });
     }
-    let method = Method::from_name(method).ok_or(HttpError::NotImplemented)?;
     if !target.starts_with('/') {
-        // Absolute-form, authority-form (CONNECT) and `*` are for proxies.
+        // Absolute-form, authority-form (CONNECT) and `*` are for proxies: 400, as in
+        // Workerman, before the method is looked at (so CONNECT is 400, not 501).
         return Err(HttpError::BadRequest("request target is not origin-form"));
     }
+    let method = Method::from_name(method).ok_or(HttpError::NotImplemented)?;
     let version = match request.version {
         Some(0) => Version::Http10,
         _ => Version::Http11,
     };
     let mut headers = Headers::with_capacity(request.headers.len());
     let (mut hosts, mut lengths, mut encodings) = (0, None::<&[u8]>, 0);
-    let (mut close, mut keep_alive, mut expect) = (false, false, None);
+    let (mut close, mut keep_alive) = (false, false);
+    // Every `Expect` line counts: one that is not 100-continue is refused, wherever it is.
+    let (mut continue_expected, mut other_expected) = (false, false);
     for header in request.headers.iter() {
         let name = header.name;
         // The names that matter here differ in length: one comparison for the others.
@@ -194,7 +197,13 @@ fn parse_with<'h>(
                     return Err(HttpError::BadRequest("invalid Host"));
                 }
             }
-            6 if name.eq_ignore_ascii_case("expect") => expect = Some(header.value),
+            6 if name.eq_ignore_ascii_case("expect") => {
+                if header.value.eq_ignore_ascii_case(b"100-continue") {
+                    continue_expected = true;
+                } else {
+                    other_expected = true;
+                }
+            }
             10 if name.eq_ignore_ascii_case("connection") => {
                 let (c, k) = connection_options(header.value);
                 close |= c;
@@ -245,13 +254,13 @@ fn parse_with<'h>(
         Version::Http11 => !close,
         Version::Http10 => keep_alive && !close,
     };
-    let expect = match expect {
+    let expect = match (continue_expected, other_expected) {
         // RFC 9110 §10.1.1: an HTTP/1.0 client does not know interim responses, so its
         // expectation is ignored.
         _ if version == Version::Http10 => Expectation::None,
-        None => Expectation::None,
-        Some(value) if value.eq_ignore_ascii_case(b"100-continue") => Expectation::Continue,
-        Some(_) => return Err(HttpError::ExpectationFailed),
+        (_, true) => return Err(HttpError::ExpectationFailed),
+        (true, false) => Expectation::Continue,
+        (false, false) => Expectation::None,
     };
     Ok(Some((
         length,

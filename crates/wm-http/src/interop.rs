@@ -9,8 +9,9 @@
 //!   header lines than a `HeaderMap` holds (32 768), gives an [`InteropError`], never a
 //!   panic.
 //! * `Response::try_from(http_response)`: status, header lines in order, the body. The
-//!   version and extensions are not carried (the server answers in HTTP/1.1); framing
-//!   headers are the encoder's, as for any [`Response`].
+//!   version and extensions are not carried (the server answers in HTTP/1.1), nor are
+//!   `Transfer-Encoding` and `Content-Length`: the body is whole, and its framing is the
+//!   encoder's, as for any [`Response`].
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -131,6 +132,14 @@ impl<B: Into<Bytes>> TryFrom<http::Response<B>> for Response {
         let (parts, body) = response.into_parts();
         let mut converted = Response::new(parts.status.as_u16());
         for (name, value) in &parts.headers {
+            // The body is whole: its framing is the encoder's, and a `Transfer-Encoding`
+            // copied over would stream it with no end (as a proxy's headers often carry).
+            if matches!(
+                *name,
+                http::header::TRANSFER_ENCODING | http::header::CONTENT_LENGTH
+            ) {
+                continue;
+            }
             // Not `to_str`, which refuses any non-ASCII byte even in valid UTF-8.
             let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
                 InteropError::NonUtf8HeaderValue {

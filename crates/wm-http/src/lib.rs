@@ -1,24 +1,84 @@
-//! Workerman's `http://` scheme: HTTP/1.1 server requests, parsed strictly and
-//! incrementally.
+//! Workerman's `http://` scheme: an HTTP/1.1 server codec, strict, incremental and
+//! sans-IO, with the helpers a web application expects.
 //!
-//! **Work in progress** (issue 4). So far: requests, and fixed-body responses.
+//! # Requests
 //!
-//! * [`Http`]: one connection's decoder. A head is found with one search for its blank
-//!   line (so a client trickling bytes costs O(n)) and parsed once with httparse, then
-//!   checked: method, origin-form target, version, one `Host`, `Content-Length` digits
-//!   only (duplicates only if identical), `Transfer-Encoding: chunked` only and never
-//!   beside `Content-Length`. A `Content-Length` body is a slice of the read buffer; a
-//!   chunked body is put together as it arrives, with trailers. Pipelined requests come
-//!   out in order.
-//! * Limits ([`Config`]): head 16 KiB (431), header lines 100 (431), target 8 KiB (414),
-//!   body 10 MiB (413, before the body is buffered), chunk-size line 1 KiB (400), trailers
-//!   8 KiB (431).
-//! * [`HttpError`] names the status; its answer is queued before `decode` returns it.
-//! * [`Response`], encoded through [`Http`] for the oldest unanswered request (so
-//!   pipelined answers go out in order): Workerman's header order and defaults, one line
-//!   per name unless appended on purpose, the body framed by the encoder, none for HEAD,
-//!   204 and 304, and `Connection: close` (then [`Http::closing`]) when the request or the
-//!   response ends the connection.
+//! * [`Http`]: one connection's decoder, yielding each complete [`Request`]. A head that
+//!   came in one read is found and parsed by one httparse pass; one that trickles in is
+//!   searched once for its end (a 1-byte drip costs O(n)) and then parsed once. Checked:
+//!   method (501), origin-form target, version (505 for 1.2–1.9), one valid `Host`,
+//!   CRLF line ends only, `Content-Length` digits only (duplicates only if identical),
+//!   `Transfer-Encoding: chunked` only and never beside `Content-Length`. A
+//!   `Content-Length` body is a slice of the read buffer; a chunked body is put together
+//!   as it arrives, with trailers. Pipelined requests come out in order; nothing is read
+//!   after a request that closes the connection.
+//! * [`StreamingHttp`] yields each request as [`RequestPart`]s instead: the head, the
+//!   body in pieces as they arrive (slices of the read buffer), the end with trailers.
+//! * Limits ([`Config`]), each checked before the bytes it limits are kept: head 16 KiB
+//!   (431), header lines 100 (431), target 8 KiB (414), body 10 MiB (413), chunk-size line
+//!   1 KiB (400), trailers 8 KiB (431). [`HttpError`] names the status; its answer is
+//!   queued (with `Connection: close`) before `decode` returns it.
+//! * `Expect: 100-continue` and refusals are answered through
+//!   [`take_output`](Protocol::take_output), behind the responses of earlier pipelined
+//!   requests (never ahead of them, never inside a streamed body). With `Framed` that
+//!   output goes out ahead of the next item sent, so a driver that wants the body at
+//!   once, or that stops at an error, writes `take_output` itself (wm-server does): with
+//!   `Framed`, `framed.codec_mut().get_mut().take_output(&mut buf)`, then write `buf` to
+//!   `framed.get_mut()`.
+//! * Helpers: [`Request::query_pairs`], [`Request::form`] (`x-www-form-urlencoded`
+//!   bodies only), [`Request::cookies`], [`Request::host`], case-insensitive [`Headers`],
+//!   streamed [`multipart`] with limits, and (feature `http`) conversions with the `http`
+//!   crate's types in `interop`.
+//!
+//! # Responses
+//!
+//! * [`Response`], encoded through [`Http`] for the oldest unanswered request:
+//!   Workerman's header order and defaults, one line per name unless appended on purpose
+//!   ([`Response::cookie`] with a [`SetCookie`]), the body framed by the encoder, none for
+//!   HEAD, 204 and 304, and `Connection: close` (then [`Http::closing`]) when the request
+//!   or the response ends the connection. A 1xx other than 101 is interim.
+//! * Streamed bodies: after a head with `Transfer-Encoding: chunked`, a declared
+//!   [`content_length`](Response::content_length) or `Content-Type: text/event-stream`,
+//!   send [`Chunk`]s or Server-Sent [`Event`]s.
+//! * [`Http::set_date`] adds a `Date` header; the protocol itself reads no clock.
+//! * [`StaticFiles`] answers GET and HEAD from a directory: canonical paths under the
+//!   root, `Content-Type`, `ETag` / `Last-Modified` with 304, single ranges with 206.
+//!
+//! # Example: a server with `Framed`
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! use tokio_util::codec::Framed;
+//! use wm_http::{HttpCodec, Response};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (mut client, server) = tokio::io::duplex(4096);
+//! let server = tokio::spawn(async move {
+//!     let mut framed = Framed::new(server, HttpCodec::new());
+//!     while let Some(request) = framed.next().await {
+//!         let request = request.unwrap();
+//!         let name = request.query_param("name").unwrap_or_default().into_owned();
+//!         framed.send(Response::new(200).body(format!("hello {name}"))).await.unwrap();
+//!         if framed.codec().get_ref().closing() {
+//!             break;
+//!         }
+//!     }
+//! });
+//! client
+//!     .write_all(b"GET /greet?name=ada HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+//!     .await
+//!     .unwrap();
+//! let mut answer = String::new();
+//! client.read_to_string(&mut answer).await.unwrap();
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\nConnection: close\r\n"));
+//! assert!(answer.ends_with("\r\n\r\nhello ada"));
+//! server.await.unwrap();
+//! # }
+//! ```
+//!
+//! Without tokio (`default-features = false`), the same [`Http`] works on any buffer:
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -31,15 +91,6 @@
 //! assert_eq!(&request.body()[..], b"hi");
 //! assert!(request.keep_alive());
 //! ```
-//!
-//! Streaming, both ways:
-//!
-//! * [`StreamingHttp`] hands each request out as [`RequestPart`]s: the head, the body in
-//!   pieces as they arrive (slices of the read buffer), then the end with any trailers.
-//! * A [`Response`] with `Transfer-Encoding: chunked`, with a declared
-//!   [`content_length`](Response::content_length), or with `Content-Type:
-//!   text/event-stream` is followed by [`Chunk`]s or [`Event`]s (Server-Sent Events).
-//! * [`Http::set_date`] adds a `Date` header; the protocol itself reads no clock.
 
 pub mod chunked;
 mod config;

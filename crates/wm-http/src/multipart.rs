@@ -675,7 +675,14 @@ impl MultipartParser {
 
 /// How many bytes of `buf` match `pattern`, given that the first `matched` do: the
 /// comparison goes on from there.
+/// A caller that did not keep the unconsumed bytes (a new, shorter buffer) gets a fresh
+/// match from 0, not a panic; the kept bytes are not compared again (no rescans).
 fn extend_match(buf: &[u8], pattern: &[u8], matched: usize) -> usize {
+    let matched = if matched <= buf.len().min(pattern.len()) {
+        matched
+    } else {
+        0
+    };
     matched
         + buf[matched..]
             .iter()
@@ -969,6 +976,30 @@ impl FormData {
     /// The first file sent under the field `name`.
     pub fn file(&self, name: &str) -> Option<&Part> {
         self.files.iter().find(|part| part.name() == name)
+    }
+}
+
+impl crate::Request {
+    /// The `multipart/form-data` body of this request, parsed with `limits`
+    /// ([`parse_form_data`] on its `Content-Type` and body). A request of another type is
+    /// [`MultipartError::NotFormData`].
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use wm_http::{Http, MultipartLimits, Protocol};
+    ///
+    /// let body = "--XyZ\r\nContent-Disposition: form-data; name=\"f1\"\r\n\r\nv1\r\n--XyZ--\r\n";
+    /// let wire = format!(
+    ///     "POST /up HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n{body}",
+    ///     body.len()
+    /// );
+    /// let request = Http::default().decode(&mut BytesMut::from(wire.as_bytes())).unwrap().unwrap();
+    /// let form = request.multipart(MultipartLimits::default()).unwrap();
+    /// assert_eq!(form.field("f1"), Some("v1"));
+    /// ```
+    pub fn multipart(&self, limits: MultipartLimits) -> Result<FormData, MultipartError> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        parse_form_data(content_type, self.body().clone(), limits)
     }
 }
 

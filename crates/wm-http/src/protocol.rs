@@ -12,7 +12,7 @@ use crate::chunked::{ChunkedDecoder, ChunkedPiece};
 use crate::config::Config;
 use crate::error::HttpError;
 use crate::head::{take_head, BodyKind, Expectation, RequestHead};
-use crate::request::{Headers, Method, Request};
+use crate::request::{Headers, Method, Request, Version};
 use crate::response::{put_chunk, Chunk, Framing, Response};
 use crate::sse::Event;
 
@@ -86,6 +86,8 @@ pub struct HttpProtocol<B> {
     config: Config,
     state: State,
     output: BytesMut,
+    /// Our own output (`100 Continue`, a refusal) that waits for earlier responses.
+    deferred: BytesMut,
     /// For each request handed out and not yet answered, in order: was it a HEAD, and
     /// does the connection stay open after its response.
     unanswered: VecDeque<Answering>,
@@ -108,9 +110,22 @@ pub type StreamingHttp = HttpProtocol<Streamed>;
 
 /// What the encoder must know of the request it answers.
 #[derive(Debug, Clone, Copy)]
-struct Answering {
-    head: bool,
-    keep_alive: bool,
+pub(crate) struct Answering {
+    /// It was a HEAD: no body is sent.
+    pub(crate) head: bool,
+    /// The connection stays open after the response.
+    pub(crate) keep_alive: bool,
+    /// An HTTP/1.0 client, which knows no chunked coding.
+    pub(crate) http10: bool,
+}
+
+impl Answering {
+    /// For a response encoded with no request to answer.
+    const UNPROMPTED: Self = Self {
+        head: false,
+        keep_alive: true,
+        http10: false,
+    };
 }
 
 /// A response whose body is still being sent.
@@ -136,6 +151,7 @@ impl<B> HttpProtocol<B> {
             config,
             state: State::Head { examined: 0 },
             output: BytesMut::new(),
+            deferred: BytesMut::new(),
             unanswered: VecDeque::new(),
             outgoing: None,
             date: None,
@@ -222,8 +238,7 @@ impl<B> HttpProtocol<B> {
                     self.last_request = !head.keep_alive;
                     let has_body = !matches!(head.body, BodyKind::Empty | BodyKind::Length(0));
                     if head.expect == Expectation::Continue && has_body {
-                        self.output
-                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                        self.send_own(b"HTTP/1.1 100 Continue\r\n\r\n");
                     }
                     let body = head.body;
                     let (head, handed_out) = if stream {
@@ -335,13 +350,37 @@ impl<B> HttpProtocol<B> {
             self.unanswered.push_back(Answering {
                 head: request.method() == Method::Head,
                 keep_alive: request.keep_alive(),
+                http10: request.version() == Version::Http10,
             });
         }
         decoded.inspect_err(|error| {
-            error.write_response(&mut self.output);
+            let mut answer = BytesMut::new();
+            error.write_response(&mut answer);
+            self.send_own(&answer);
             self.state = State::Failed;
             src.clear();
         })
+    }
+
+    /// Queues what the protocol sends of its own accord (`100 Continue`, a refusal): at
+    /// once if every request before it is answered, else behind their responses, so that
+    /// a pipelining client pairs each answer with its request.
+    fn send_own(&mut self, bytes: &[u8]) {
+        if self.unanswered.is_empty() && !self.streaming() {
+            self.output.extend_from_slice(bytes);
+        } else {
+            self.deferred.extend_from_slice(bytes);
+        }
+    }
+
+    /// After a response (or its streamed body) is done: what waited for it goes out right
+    /// behind it, or, if the connection closes, never.
+    fn release_deferred(&mut self, dst: &mut BytesMut) {
+        if self.closing {
+            self.deferred.clear();
+        } else if !self.deferred.is_empty() && self.unanswered.is_empty() && !self.streaming() {
+            dst.unsplit(self.deferred.split());
+        }
     }
 
     /// At the end of input: what is left must be nothing, or a request that was never
@@ -439,16 +478,12 @@ where
                 "the previous response's body is still streaming",
             ));
         }
-        let answering = self.unanswered.front().copied().unwrap_or(Answering {
-            head: false,
-            keep_alive: true,
-        });
-        let framing = response.encode(
-            answering.head,
-            answering.keep_alive,
-            self.date.as_deref(),
-            dst,
-        )?;
+        let answering = self
+            .unanswered
+            .front()
+            .copied()
+            .unwrap_or(Answering::UNPROMPTED);
+        let framing = response.encode(answering, self.date.as_deref(), dst)?;
         if matches!(response.status(), 100..=199) && response.status() != 101 {
             return Ok(());
         }
@@ -476,6 +511,7 @@ where
                 })
             }
         }
+        self.release_deferred(dst);
         Ok(())
     }
 }
@@ -506,6 +542,7 @@ where
             // After the head of a HEAD response: the body is not sent, nor counted.
             if chunk.is_end() {
                 self.outgoing = None;
+                self.release_deferred(dst);
             }
             return Ok(());
         }
@@ -535,15 +572,18 @@ where
                 put_chunk(dst, data);
                 chunk.is_end()
             }
-            Framing::Events | Framing::Complete => {
+            Framing::Events | Framing::UntilClose | Framing::Complete => {
                 dst.extend_from_slice(data);
                 chunk.is_end()
             }
         };
         if ended {
-            // An event stream has no length: its end is the end of the connection.
-            self.closing |= outgoing.close_after || outgoing.framing == Framing::Events;
+            // An event stream, or chunks to HTTP/1.0, have no length: their end is the
+            // end of the connection.
+            self.closing |= outgoing.close_after
+                || matches!(outgoing.framing, Framing::Events | Framing::UntilClose);
             self.outgoing = None;
+            self.release_deferred(dst);
         }
         Ok(())
     }

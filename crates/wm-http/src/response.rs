@@ -5,6 +5,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use wm_protocol::http1::{is_header_value, is_token, put_header};
 
 use crate::error::{reason_phrase, HttpError};
+use crate::protocol::Answering;
 
 /// A response to one request.
 ///
@@ -34,6 +35,9 @@ pub(crate) enum Framing {
     Sized { remaining: u64 },
     /// `text/event-stream`: events follow; the body ends with the connection.
     Events,
+    /// Chunks for an HTTP/1.0 client, which knows no chunked coding: written as they
+    /// are, the body ends with the connection.
+    UntilClose,
 }
 
 impl Default for Response {
@@ -118,30 +122,43 @@ impl Response {
         &self.body
     }
 
-    /// Writes the response for a request that was (`head_request`) a HEAD, on a
-    /// connection that stays open or not (`keep_alive`), and says how the body goes on
-    /// (after a HEAD, the rest of the body is counted but not sent).
-    /// Header lines whose name is not a token or whose value holds CR, LF or NUL are
-    /// dropped, never sent. Framing headers are the encoder's: `Content-Length` is computed
-    /// (or declared with [`content_length`](Self::content_length)) and omitted with
-    /// `Transfer-Encoding`, for `text/event-stream` and for 1xx, 204 and 304; `Connection`
-    /// follows `keep_alive` unless the application set it; `Content-Type` defaults to HTML
-    /// as in Workerman; `date`, when given, is sent unless the application set `Date`.
+    /// Writes the response for `request` (a HEAD or not, HTTP/1.0 or not, on a connection
+    /// that stays open or not), and says how the body goes on (after a HEAD, none of it
+    /// is sent). Header lines whose name is not a token or whose value holds CR, LF or NUL
+    /// are dropped, never sent. Framing headers are the encoder's: `Content-Length` is
+    /// computed (or declared with [`content_length`](Self::content_length)) and omitted
+    /// with `Transfer-Encoding`, for `text/event-stream` and for 1xx, 204 and 304;
+    /// `Transfer-Encoding` (which must end in `chunked`) is not sent on those statuses nor
+    /// to HTTP/1.0, whose chunks go out as they are until the connection closes;
+    /// `Connection` follows the request unless the application set it (a body that ends
+    /// with the connection says `close`); `Content-Type` defaults to HTML as in Workerman;
+    /// `date`, when given, is sent unless the application set `Date`.
     pub(crate) fn encode(
         &self,
-        head_request: bool,
-        keep_alive: bool,
+        request: Answering,
         date: Option<&str>,
         dst: &mut BytesMut,
     ) -> Result<Framing, HttpError> {
         let no_body = matches!(self.status, 100..=199 | 204 | 304);
         let content_type = self.get_header("content-type");
+        let coding = self.get_header("transfer-encoding");
         let framing = if no_body {
             Framing::Complete
         } else if content_type.is_some_and(is_event_stream) {
             Framing::Events
-        } else if self.get_header("transfer-encoding").is_some() {
-            Framing::Chunked
+        } else if let Some(coding) = coding {
+            // RFC 9112 §6.1: chunked must be the last coding, or the body has no end.
+            let last = coding.rsplit(',').next().unwrap_or_default().trim();
+            if !last.eq_ignore_ascii_case("chunked") {
+                return Err(HttpError::InvalidResponse(
+                    "a Transfer-Encoding that does not end in chunked",
+                ));
+            }
+            if request.http10 {
+                Framing::UntilClose
+            } else {
+                Framing::Chunked
+            }
         } else {
             match self.content_length {
                 Some(length) if (self.body.len() as u64) > length => {
@@ -163,9 +180,15 @@ impl Response {
         dst.put_slice(b"\r\n");
         // Workerman's order: the application's lines, then Connection, Content-Type and
         // Content-Length.
+        // A body that ends with the connection says so, whatever the application set.
+        let until_close =
+            framing == Framing::UntilClose || (framing == Framing::Events && request.http10);
         for (name, value) in &self.headers {
             if name.eq_ignore_ascii_case("content-length")
                 || name.eq_ignore_ascii_case("content-type")
+                || (until_close && name.eq_ignore_ascii_case("connection"))
+                // RFC 9112 §6.1: none on a response without a body, none to HTTP/1.0.
+                || ((no_body || request.http10) && name.eq_ignore_ascii_case("transfer-encoding"))
                 || !sendable(name, value)
             {
                 continue;
@@ -177,11 +200,17 @@ impl Response {
                 put_header(dst, "Date", date);
             }
         }
-        if self.get_header("connection").is_none() {
+        if until_close {
+            put_header(dst, "Connection", "close");
+        } else if self.get_header("connection").is_none() {
             put_header(
                 dst,
                 "Connection",
-                if keep_alive { "keep-alive" } else { "close" },
+                if request.keep_alive {
+                    "keep-alive"
+                } else {
+                    "close"
+                },
             );
         }
         match content_type {
@@ -208,7 +237,7 @@ impl Response {
             _ => {}
         }
         dst.put_slice(b"\r\n");
-        if head_request {
+        if request.head {
             return Ok(framing);
         }
         match framing {
@@ -216,6 +245,7 @@ impl Response {
             // recipe passes "\r\n"): events carry the data.
             Framing::Events => {}
             Framing::Chunked if !self.body.is_empty() => put_chunk(dst, &self.body),
+            Framing::UntilClose => dst.put_slice(&self.body),
             Framing::Chunked => {}
             _ if no_body => {}
             _ => dst.put_slice(&self.body),

@@ -1043,3 +1043,17 @@ proptest! {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_to_a_hidden_directory_is_refused() {
+    // Regression: only the request's own segments were checked for a leading dot.
+    use std::os::unix::fs::symlink;
+    let scratch = Scratch::new("hidden-link");
+    scratch.write("root/.git/config", "secret");
+    let root = scratch.root();
+    symlink(root.join(".git"), root.join("pub")).unwrap();
+    let files = scratch.files();
+    let (_, status) = serve(&files, &get("/pub/config", &[]));
+    assert_eq!(status, 404);
+}

@@ -156,3 +156,17 @@ fn header_values_are_not_copied() {
     let converted = http::Request::<Bytes>::try_from(ours).unwrap();
     assert_eq!(converted.headers()["x-long"].as_bytes().as_ptr(), value_ptr);
 }
+
+#[test]
+fn framing_headers_of_an_http_response_are_not_carried() {
+    // Regression: a copied `Transfer-Encoding: chunked` streamed the whole body as a
+    // first chunk with no end.
+    let answer = http::Response::builder()
+        .header("Transfer-Encoding", "chunked")
+        .header("Content-Length", "99")
+        .body("whole")
+        .unwrap();
+    let out = encode(Response::try_from(answer).unwrap());
+    assert!(out.ends_with("Content-Length: 5\r\n\r\nwhole"), "{out}");
+    assert!(!out.contains("Transfer-Encoding") && !out.contains("99"));
+}

@@ -965,3 +965,18 @@ proptest! {
         prop_assert_eq!(flatten(&form), sorted(expected));
     }
 }
+
+#[test]
+fn a_parser_given_a_new_buffer_does_not_panic() {
+    // Regression: a kept partial delimiter was indexed in the next, shorter buffer.
+    let mut parser =
+        wm_http::MultipartParser::new("bound", wm_http::MultipartLimits::default()).unwrap();
+    let mut first = BytesMut::from(
+        &b"--bound\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nxy\r\n--bou"[..],
+    );
+    while let Ok(Some(_)) = parser.feed(&mut first) {}
+    for fresh in [&b""[..], b"n", b"nd--\r\n"] {
+        let _ = parser.feed(&mut BytesMut::from(fresh));
+    }
+    let _ = parser.finish();
+}

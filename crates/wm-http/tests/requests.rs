@@ -130,9 +130,10 @@ fn malformed_requests_get_their_status() {
         (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
         (b"GET / HTTP/1.1\nHost: h\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: h\nX: 1\r\n\r\n", 400),
-        // Workerman: 400 for all of these; RFC 9110 §9.1: 501 for a method not implemented.
+        // Workerman: 400 for all of these; RFC 9110 §9.1: 501 for a method not implemented
+        // (CONNECT's authority-form target is refused first, with Workerman's 400).
         (b"get / HTTP/1.1\r\nHost: h\r\n\r\n", 501),
-        (b"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501),
+        (b"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         (b"TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", 501),
         // Workerman 5.2 accepts 1.2-1.9.
         (b"GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505),
@@ -408,4 +409,47 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_chunk_size_that_would_wrap_the_body_total_is_413() {
+    // Regression: received + size overflowed u64 after a first chunk, which panicked in
+    // debug builds and let the body past its limit in release builds.
+    let wire = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nffffffffffffffff\r\n";
+    assert_eq!(status_of(wire), 413);
+}
+
+#[test]
+fn any_expect_other_than_100_continue_is_417_in_any_order() {
+    for expects in [
+        "Expect: 100-continue\r\nExpect: foo",
+        "Expect: foo\r\nExpect: 100-continue",
+    ] {
+        let wire = format!("POST / HTTP/1.1\r\nHost: h\r\n{expects}\r\nContent-Length: 1\r\n\r\nx");
+        assert_eq!(status_of(wire.as_bytes()), 417, "{expects}");
+    }
+}
+
+#[test]
+fn connect_is_400_like_any_proxy_form() {
+    assert_eq!(
+        status_of(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
+        400
+    );
+}
+
+#[test]
+fn a_chunked_decoder_given_a_new_buffer_does_not_panic() {
+    // Regression: the size-line search resumed at an offset past the new buffer's end.
+    let mut chunks = wm_http::chunked::ChunkedDecoder::new();
+    let config = Config::default();
+    assert!(chunks
+        .decode_piece(&mut BytesMut::from(&b"1"[..]), &config)
+        .unwrap()
+        .is_none());
+    let piece = chunks.decode_piece(&mut BytesMut::from(&b"3\r\nabc"[..]), &config);
+    assert!(matches!(
+        piece,
+        Ok(Some(wm_http::chunked::ChunkedPiece::Data(_)))
+    ));
 }

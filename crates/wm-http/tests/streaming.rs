@@ -463,3 +463,156 @@ fn http10_expectations_are_ignored() {
         assert_eq!(http.take_output(&mut out), 0, "no interim response for 1.0");
     }
 }
+
+// ---- our own output, behind the responses it follows ----
+
+#[test]
+fn a_refusal_waits_for_the_responses_before_it() {
+    let mut http = Http::default();
+    let mut buf =
+        BytesMut::from(&b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\n\r\n"[..]);
+    assert!(http.decode(&mut buf).unwrap().is_some());
+    assert!(matches!(
+        http.decode(&mut buf),
+        Err(HttpError::BadRequest(_))
+    ));
+    let mut out = BytesMut::new();
+    assert_eq!(http.take_output(&mut out), 0, "not ahead of /slow's answer");
+    http.encode(Response::new(200).body("slow"), &mut out)
+        .unwrap();
+    assert!(
+        text(&out).ends_with("\r\n\r\nslowHTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_refusal_during_a_streamed_body_waits_for_its_end() {
+    let mut http = Http::default();
+    let mut buf = BytesMut::from(&b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
+    http.decode(&mut buf).unwrap().unwrap();
+    let mut out = BytesMut::new();
+    http.encode(
+        Response::new(200).header("Transfer-Encoding", "chunked"),
+        &mut out,
+    )
+    .unwrap();
+    buf.extend_from_slice(b"BAD\r\n\r\n");
+    assert!(http.decode(&mut buf).is_err());
+    out.clear();
+    http.encode(Chunk::new("x"), &mut out).unwrap();
+    assert_eq!(text(&out), "1\r\nx\r\n", "nothing inside the chunked body");
+    http.encode(Chunk::end(), &mut out).unwrap();
+    assert!(text(&out).ends_with(
+        "0\r\n\r\nHTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    ));
+}
+
+#[test]
+fn a_pipelined_100_continue_follows_the_earlier_response() {
+    let mut http = Http::default();
+    let mut buf = BytesMut::from(
+        &b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"[..],
+    );
+    http.decode(&mut buf).unwrap().unwrap();
+    assert!(
+        http.decode(&mut buf).unwrap().is_none(),
+        "waits for the body"
+    );
+    let mut out = BytesMut::new();
+    assert_eq!(http.take_output(&mut out), 0);
+    http.encode(Response::new(204), &mut out).unwrap();
+    assert!(text(&out).ends_with("\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"));
+}
+
+#[test]
+fn a_closing_response_drops_what_waited() {
+    let mut http = Http::default();
+    let mut buf = BytesMut::from(&b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\n\r\n"[..]);
+    http.decode(&mut buf).unwrap().unwrap();
+    assert!(http.decode(&mut buf).is_err());
+    let mut out = BytesMut::new();
+    http.encode(Response::new(200).header("Connection", "close"), &mut out)
+        .unwrap();
+    assert!(http.closing());
+    assert!(
+        !text(&out).contains("400"),
+        "the connection ends with the 200"
+    );
+}
+
+// ---- framing for HTTP/1.0 and bodiless statuses ----
+
+#[test]
+fn chunks_to_an_http10_client_go_out_raw_until_the_close() {
+    let mut http = answered(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    let mut out = BytesMut::new();
+    http.encode(
+        Response::new(200)
+            .header("Transfer-Encoding", "chunked")
+            .header("Connection", "keep-alive")
+            .body("ab"),
+        &mut out,
+    )
+    .unwrap();
+    http.encode(Chunk::new("cd"), &mut out).unwrap();
+    assert!(!http.closing());
+    http.encode(Chunk::end(), &mut out).unwrap();
+    assert!(http.closing(), "the body ends with the connection");
+    assert_eq!(
+        text(&out),
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/html;charset=utf-8\r\n\r\nabcd"
+    );
+}
+
+#[test]
+fn an_event_stream_to_http10_says_close() {
+    let mut http = answered(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    let mut out = BytesMut::new();
+    http.encode(
+        Response::new(200).header("Content-Type", "text/event-stream"),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        text(&out),
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/event-stream\r\n\r\n"
+    );
+}
+
+#[test]
+fn no_transfer_encoding_on_a_bodiless_status() {
+    let mut http = answered(GET);
+    let mut out = BytesMut::new();
+    http.encode(
+        Response::new(204).header("Transfer-Encoding", "chunked"),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        text(&out),
+        "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n"
+    );
+    assert!(!http.streaming());
+}
+
+#[test]
+fn a_transfer_encoding_not_ending_in_chunked_is_refused() {
+    let mut http = answered(GET);
+    let mut out = BytesMut::new();
+    assert!(matches!(
+        http.encode(
+            Response::new(200).header("Transfer-Encoding", "gzip"),
+            &mut out
+        ),
+        Err(HttpError::InvalidResponse(_))
+    ));
+    assert!(out.is_empty());
+    http.encode(
+        Response::new(200).header("Transfer-Encoding", "gzip, chunked"),
+        &mut out,
+    )
+    .unwrap();
+    assert!(http.streaming());
+}
