@@ -1,5 +1,7 @@
-//! A real client against a server made of `HttpCodec` and `Framed` on 127.0.0.1: curl's
-//! keep-alive reuse, a 100 KiB upload, `Expect: 100-continue`, HEAD and HTTP/1.0.
+//! Real clients against a server made of `HttpCodec` and `Framed` on 127.0.0.1: curl's
+//! keep-alive reuse, a 100 KiB upload, `Expect: 100-continue` (also against a hand-run
+//! sans-IO loop that writes the 100 at once), HEAD and HTTP/1.0; and Python's
+//! `http.client` (GET, chunked POST, HEAD on one connection).
 //!
 //! Skipped with a note when curl is not on PATH; under `CI` that fails instead. Every wait
 //! has a timeout, and a curl still running when a test fails is killed.
@@ -218,6 +220,137 @@ async fn curl_expecting_100_continue_gets_it_and_uploads() {
     assert!(verbose.contains("> Expect: 100-continue"), "{verbose}");
     assert!(verbose.contains("< HTTP/1.1 100 Continue"), "{verbose}");
     assert!(verbose.contains("< HTTP/1.1 200 OK"), "{verbose}");
+}
+
+/// One connection driven by hand, as wm-server does: after every `decode`, what the
+/// protocol queued of its own (a `100 Continue`, a refusal) is written at once.
+async fn serve_sans_io(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wm_http::{Encode, Http, Protocol};
+    let mut http = Http::default();
+    let mut buf = bytes::BytesMut::with_capacity(8192);
+    let mut out = bytes::BytesMut::new();
+    loop {
+        loop {
+            let decoded = http.decode(&mut buf);
+            http.take_output(&mut out);
+            match decoded {
+                Ok(Some(request)) => {
+                    let response = Response::new(200)
+                        .header("Content-Type", "text/plain")
+                        .body(describe(&request));
+                    http.encode(response, &mut out).unwrap();
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let _ = tcp.write_all(&out).await;
+                    return;
+                }
+            }
+        }
+        if !out.is_empty() && tcp.write_all(&out.split()).await.is_err() {
+            return;
+        }
+        if http.closing() {
+            return;
+        }
+        match timeout(LIMIT, tcp.read_buf(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
+#[tokio::test]
+async fn curl_gets_100_continue_at_once_from_a_driver_that_writes_it() {
+    if !curl_found() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(serve_sans_io(tcp));
+        }
+    });
+    let upload = Upload::new("expect-now", 64 * 1024);
+    // curl waits up to 10 s for the 100 before it sends the body anyway: an answer
+    // well within that can only come from the 100 itself.
+    let started = std::time::Instant::now();
+    let output = curl(&[
+        "-v",
+        "--expect100-timeout",
+        "10",
+        "-H",
+        "Expect: 100-continue",
+        "--data-binary",
+        &upload.arg(),
+        &format!("{url}/now"),
+    ])
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "curl waited out its expect timeout: no prompt 100 Continue"
+    );
+    assert_eq!(
+        stdout(&output),
+        format!("POST /now 1.1 65536 {:08x};", hash(&upload.data))
+    );
+    let verbose = String::from_utf8_lossy(&output.stderr);
+    assert!(verbose.contains("< HTTP/1.1 100 Continue"), "{verbose}");
+}
+
+/// Python's standard `http.client` (another client, its own parser) over one
+/// connection: a GET, a chunked POST and a HEAD, each answer read before the next.
+#[tokio::test]
+async fn python_http_client_keeps_one_connection_for_three_requests() {
+    let Some(python) = std::env::var_os("WM_INTEROP_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but WM_INTEROP_PYTHON is not"
+        );
+        eprintln!("skipping: WM_INTEROP_PYTHON is not set");
+        return;
+    };
+    let (url, counts) = server().await;
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let script = r#"
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/a?x=1")
+r = c.getresponse(); print(r.status, r.read().decode())
+c.request("POST", "/b", body=iter([b"hello ", b"world"]), encode_chunked=True,
+          headers={"Transfer-Encoding": "chunked"})
+r = c.getresponse(); print(r.status, r.read().decode())
+c.request("HEAD", "/c")
+r = c.getresponse(); print(r.status, repr(r.read()), r.getheader("Content-Length"))
+"#;
+    let output = timeout(
+        LIMIT,
+        Command::new(python)
+            .args(["-c", script, &port])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("python did not finish in time")
+    .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "200 GET /a?x=1 1.1 0 {:08x};\n200 POST /b 1.1 11 {:08x};\n200 b'' {}\n",
+            hash(b""),
+            hash(b"hello world"),
+            // HEAD: the length the GET's body would have, and no body.
+            format!("HEAD /c 1.1 0 {:08x};", hash(b"")).len()
+        )
+    );
+    assert_eq!(counts.accepted.load(Ordering::SeqCst), 1, "one connection");
 }
 
 #[tokio::test]
