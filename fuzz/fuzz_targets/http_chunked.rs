@@ -10,6 +10,7 @@ use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use wm_http::chunked::{ChunkedDecoder, ChunkedPiece};
 use wm_http::{Config, Headers, MAX_CHUNK_LINE};
+use wm_protocol::testing::seeded_reads;
 
 /// Each complete body (data put together, trailers), the data of the body in progress,
 /// and the error that stopped decoding (`Debug`: `HttpError` has no `PartialEq`).
@@ -40,22 +41,6 @@ fn decode_pieces<'a>(config: &Config, reads: impl IntoIterator<Item = &'a [u8]>)
     (bodies, body, None)
 }
 
-/// `input` in reads of 1 to `1 + seed % 32` bytes, the sizes from a xorshift on `seed`.
-fn reads(input: &[u8], seed: u8) -> Vec<&[u8]> {
-    let (mut state, most) = (u32::from(seed) | 0x100, 1 + usize::from(seed % 32));
-    let mut reads = Vec::new();
-    let mut rest = input;
-    while !rest.is_empty() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let (read, tail) = rest.split_at((1 + state as usize % most).min(rest.len()));
-        reads.push(read);
-        rest = tail;
-    }
-    reads
-}
-
 fuzz_target!(|input: &[u8]| {
     let [seed, pick, input @ ..] = input else {
         return;
@@ -65,7 +50,7 @@ fuzz_target!(|input: &[u8]| {
         .max_trailer_size(32 << (pick >> 3 & 3))
         .max_headers(4);
     let whole = decode_pieces(&config, [input]);
-    assert_eq!(decode_pieces(&config, reads(input, *seed)), whole);
+    assert_eq!(decode_pieces(&config, seeded_reads(input, *seed)), whole);
     // Collecting gives the same bodies, up to the same error.
     let mut decoder = ChunkedDecoder::new();
     let mut buf = BytesMut::from(input);

@@ -11,6 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use wm_http::multipart::{
     parse_form_data, MultipartError, MultipartEvent, MultipartLimits, MultipartParser,
 };
+use wm_protocol::testing::seeded_reads;
 
 const BOUNDARIES: [&str; 4] = ["b", "XyZ", "----WebKitFormBoundary7MA4YWxk", "a b"];
 
@@ -57,22 +58,6 @@ fn parse<'a>(
     (parts, ended, parser.finish())
 }
 
-/// `body` in reads of 1 to `1 + seed % 32` bytes, the sizes from a xorshift on `seed`.
-fn reads(body: &[u8], seed: u8) -> Vec<&[u8]> {
-    let (mut state, most) = (u32::from(seed) | 0x100, 1 + usize::from(seed % 32));
-    let mut reads = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let (read, tail) = rest.split_at((1 + state as usize % most).min(rest.len()));
-        reads.push(read);
-        rest = tail;
-    }
-    reads
-}
-
 fuzz_target!(|input: &[u8]| {
     let [seed, pick, body @ ..] = input else {
         return;
@@ -85,7 +70,7 @@ fuzz_target!(|input: &[u8]| {
         .max_field_size(32)
         .max_file_size(48);
     let whole = parse(boundary, limits, [body]);
-    assert_eq!(parse(boundary, limits, reads(body, *seed)), whole);
+    assert_eq!(parse(boundary, limits, seeded_reads(body, *seed)), whole);
     let form = parse_form_data(
         &format!("multipart/form-data; boundary=\"{boundary}\""),
         Bytes::copy_from_slice(body),

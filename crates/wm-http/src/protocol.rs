@@ -163,8 +163,8 @@ impl<B> HttpProtocol<B> {
 
     /// Whether the connection must close once what was encoded is written: a response
     /// went to a request that did not keep the connection alive, or said
-    /// `Connection: close` itself, or an event stream ended. Never while a streamed body
-    /// is still being sent.
+    /// `Connection: close` itself, or a body that ends with the connection (an event
+    /// stream, chunks to HTTP/1.0) ended. Never while a streamed body is still being sent.
     pub fn closing(&self) -> bool {
         self.closing
     }

@@ -304,12 +304,7 @@ async fn curl_gets_100_continue_at_once_from_a_driver_that_writes_it() {
 /// connection: a GET, a chunked POST and a HEAD, each answer read before the next.
 #[tokio::test]
 async fn python_http_client_keeps_one_connection_for_three_requests() {
-    let Some(python) = std::env::var_os("WM_INTEROP_PYTHON") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but WM_INTEROP_PYTHON is not"
-        );
-        eprintln!("skipping: WM_INTEROP_PYTHON is not set");
+    let Some(python) = wm_protocol::testing::interop_python("http.client") else {
         return;
     };
     let (url, counts) = server().await;

@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 
 use bytes::BytesMut;
 use wm_http::{Http, HttpError, Protocol, Request, Version};
-use wm_protocol::testing::assert_every_split;
+use wm_protocol::testing::{assert_every_split, interop_python};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
 const LLHTTP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/llhttp.py");
@@ -307,30 +307,9 @@ fn wm_http_gives_the_same_result_however_the_input_is_cut() {
     }
 }
 
-/// The Python with `httptools` (llhttp) to test against: `WM_INTEROP_PYTHON` (set by
-/// `.ci/run`), else `python3` if it has the module. Under CI its absence is a failure,
-/// not a skip.
-fn interop_python() -> Option<String> {
-    let python = std::env::var("WM_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import httptools"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {python} has no `httptools` (set WM_INTEROP_PYTHON)"
-    );
-    eprintln!("skipping: {python} has no `httptools` module");
-    None
-}
-
 #[test]
 fn llhttp_gives_the_recorded_result() {
-    let Some(python) = interop_python() else {
+    let Some(python) = interop_python("httptools") else {
         return;
     };
     let cases = manifest();

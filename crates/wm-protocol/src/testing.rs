@@ -148,3 +148,41 @@ where
     let split = decode_split_at(&mut make(), data, &cuts);
     assert_eq!(split, whole, "cuts {cuts:?} differ from one read");
 }
+
+/// `input` cut into reads of 1 to `1 + seed % 32` bytes, the sizes from a xorshift on
+/// `seed`: a fuzzer's one byte picks a whole chunking.
+pub fn seeded_reads(input: &[u8], seed: u8) -> Vec<&[u8]> {
+    let (mut state, most) = (u32::from(seed) | 0x100, 1 + usize::from(seed % 32));
+    let mut reads = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let (read, tail) = rest.split_at((1 + state as usize % most).min(rest.len()));
+        reads.push(read);
+        rest = tail;
+    }
+    reads
+}
+
+/// The Python that interop tests run a second implementation in: `WM_INTEROP_PYTHON`
+/// (which `.ci/run` sets to a venv), else `python3`, if it can import `module`. Without
+/// one the test is skipped with a note; under `CI` that is a failure instead.
+pub fn interop_python(module: &str) -> Option<String> {
+    let python = std::env::var("WM_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let found = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {python} has no `{module}` (set WM_INTEROP_PYTHON)"
+    );
+    eprintln!("skipping: {python} has no `{module}` module");
+    None
+}

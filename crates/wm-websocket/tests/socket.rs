@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use tokio_util::codec::Framed;
+use wm_protocol::testing::interop_python;
 use wm_websocket::close::CloseFrame;
 use wm_websocket::handshake::ServerOptions;
 use wm_websocket::{
@@ -298,31 +299,11 @@ async fn framed_with_the_codec_both_ways() {
 
 // ---- against Python's `websockets` ----
 
-/// The Python with `websockets` to test against: `WM_INTEROP_PYTHON` (set by `.ci/run`),
-/// else `python3` if it has the module. Under CI its absence is a failure, not a skip.
-fn interop_python() -> Option<String> {
-    let python = std::env::var("WM_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import websockets"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {python} has no `websockets` (set WM_INTEROP_PYTHON)"
-    );
-    eprintln!("skipping: {python} has no `websockets` module");
-    None
-}
-
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/peer.py");
 
 #[tokio::test]
 async fn python_websockets_client_against_this_server() {
-    let Some(python) = interop_python() else {
+    let Some(python) = interop_python("websockets") else {
         return;
     };
     let (listener, url) = listener().await;
@@ -365,7 +346,7 @@ async fn python_websockets_client_against_this_server() {
 
 #[tokio::test]
 async fn this_client_against_a_python_websockets_server() {
-    let Some(python) = interop_python() else {
+    let Some(python) = interop_python("websockets") else {
         return;
     };
     let mut child = tokio::process::Command::new(python)
