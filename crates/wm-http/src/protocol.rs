@@ -522,7 +522,7 @@ where
     HttpProtocol<B>: Protocol<Error = HttpError>,
 {
     fn encode(&mut self, body: &str, dst: &mut BytesMut) -> Result<(), HttpError> {
-        let response = Response::new(200).body(Bytes::copy_from_slice(body.as_bytes()));
+        let response = Response::from_string(Bytes::copy_from_slice(body.as_bytes()));
         Encode::<Response>::encode(self, response, dst)
     }
 }

@@ -22,6 +22,8 @@ pub struct Response {
     body: Bytes,
     /// A `Content-Length` declared for a body sent after the head, in [`Chunk`]s.
     content_length: Option<u64>,
+    /// Made from a string (`Encode<&str>`), which Workerman lays out differently.
+    sent_as_string: bool,
 }
 
 /// How the body after a response head is framed on the wire.
@@ -58,6 +60,7 @@ impl Response {
             headers: Vec::new(),
             body: Bytes::new(),
             content_length: None,
+            sent_as_string: false,
         }
     }
 
@@ -97,7 +100,7 @@ impl Response {
     /// http.encode(Response::new(200).content_length(6), &mut out).unwrap();
     /// http.encode(Chunk::new("abc"), &mut out).unwrap();
     /// http.encode(Chunk::new("def"), &mut out).unwrap();
-    /// assert!(out.ends_with(b"Content-Length: 6\r\n\r\nabcdef"));
+    /// assert!(out.ends_with(b"Content-Length: 6\r\nConnection: keep-alive\r\n\r\nabcdef"));
     /// ```
     pub fn content_length(mut self, length: u64) -> Self {
         self.content_length = Some(length);
@@ -200,18 +203,12 @@ impl Response {
                 put_header(dst, "Date", date);
             }
         }
-        if until_close {
-            put_header(dst, "Connection", "close");
-        } else if self.get_header("connection").is_none() {
-            put_header(
-                dst,
-                "Connection",
-                if request.keep_alive {
-                    "keep-alive"
-                } else {
-                    "close"
-                },
-            );
+        // Workerman writes a `Response` that has no headers at all as Content-Type,
+        // Content-Length, Connection, and anything else (a string sent, a response with
+        // headers) as Connection, Content-Type, Content-Length.
+        let bare = self.headers.is_empty() && !self.sent_as_string;
+        if !bare {
+            self.put_connection(request, until_close, dst);
         }
         match content_type {
             Some(value) if sendable("Content-Type", value) => {
@@ -236,6 +233,9 @@ impl Response {
             ),
             _ => {}
         }
+        if bare {
+            self.put_connection(request, until_close, dst);
+        }
         dst.put_slice(b"\r\n");
         if request.head {
             return Ok(framing);
@@ -251,6 +251,30 @@ impl Response {
             _ => dst.put_slice(&self.body),
         }
         Ok(framing)
+    }
+}
+
+impl Response {
+    /// The `Connection` line: `close` for a body that ends with the connection, else as
+    /// the request left it, unless the application set its own.
+    fn put_connection(&self, request: Answering, until_close: bool, dst: &mut BytesMut) {
+        if until_close {
+            put_header(dst, "Connection", "close");
+        } else if self.get_header("connection").is_none() {
+            let value = if request.keep_alive {
+                "keep-alive"
+            } else {
+                "close"
+            };
+            put_header(dst, "Connection", value);
+        }
+    }
+
+    /// The response Workerman's `send("...")` makes of a string (its header order).
+    pub(crate) fn from_string(body: Bytes) -> Self {
+        let mut response = Self::new(200).body(body);
+        response.sent_as_string = true;
+        response
     }
 }
 

@@ -37,8 +37,8 @@ async fn pipelined_requests_over_tcp() {
         .unwrap();
     assert_eq!(
         answer,
-        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 6\r\n\r\nGET /a\
-         HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 7\r\n\r\nPOST /b"
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 6\r\nConnection: keep-alive\r\n\r\nGET /a\
+         HTTP/1.1 200 OK\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 7\r\nConnection: close\r\n\r\nPOST /b"
     );
     timeout(Duration::from_secs(10), server)
         .await

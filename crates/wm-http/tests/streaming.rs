@@ -283,7 +283,7 @@ fn a_declared_length_is_filled_by_chunks_and_never_overrun() {
     assert!(!http.streaming(), "complete at the declared length");
     // An end after a complete body is accepted and writes nothing.
     http.encode(Chunk::end(), &mut out).unwrap();
-    assert!(text(&out).ends_with("Content-Length: 6\r\n\r\nabcdef"));
+    assert!(text(&out).ends_with("Content-Length: 6\r\nConnection: keep-alive\r\n\r\nabcdef"));
     assert!(matches!(
         http.encode(Chunk::new("x"), &mut out),
         Err(HttpError::InvalidResponse(_))
@@ -303,7 +303,7 @@ fn a_head_request_gets_the_length_but_no_streamed_body() {
     http.encode(Chunk::new("abc"), &mut out).unwrap();
     assert_eq!(
         text(&out),
-        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 3\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n"
     );
     let mut http = answered(b"HEAD /f HTTP/1.1\r\nHost: h\r\n\r\n");
     let mut out = BytesMut::new();
@@ -332,7 +332,7 @@ fn a_head_response_is_complete_with_its_head() {
     );
     // The next response need not send (or read) a gigabyte first.
     http.encode(Response::new(200).body("g"), &mut out).unwrap();
-    assert!(text(&out).ends_with("Content-Length: 1\r\n\r\ng"));
+    assert!(text(&out).ends_with("Content-Length: 1\r\nConnection: keep-alive\r\n\r\ng"));
 }
 
 #[test]
@@ -445,7 +445,7 @@ fn an_interim_response_leaves_the_request_unanswered() {
     assert_eq!(
         text(&out),
         "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nConnection: keep-alive\r\n\r\n\
-         HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 4\r\n\r\n",
+         HTTP/1.1 200 OK\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\n",
         "the 200 still knows it answers a HEAD"
     );
 }
