@@ -68,7 +68,7 @@ pub enum Version {
 /// line, where its name and value are in it. So a head costs one reference count and one
 /// small allocation, not two per line; [`get_shared`](Self::get_shared) and
 /// [`iter_shared`](Self::iter_shared) hand out zero-copy `Bytes` when they are wanted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     source: Bytes,
     entries: Vec<Entry>,
@@ -201,6 +201,20 @@ impl Headers {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// The lines as `name: value` pairs (lossy UTF-8), not offsets.
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(name, value)| {
+                (
+                    String::from_utf8_lossy(name),
+                    String::from_utf8_lossy(value),
+                )
+            }))
+            .finish()
     }
 }
 
