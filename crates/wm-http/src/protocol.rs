@@ -181,6 +181,19 @@ impl<B> HttpProtocol<B> {
         })
     }
 
+    /// How many requests were handed out and not yet answered by a final response. An
+    /// I/O driver that wants to close between requests waits for this to reach 0 (and for
+    /// [`streaming`](Self::streaming) to end).
+    pub fn unanswered(&self) -> usize {
+        self.unanswered.len()
+    }
+
+    /// Whether the next bytes read belong to a request head: what a header-read
+    /// (slowloris) timeout watches, together with whether any of them are buffered.
+    pub fn reading_head(&self) -> bool {
+        matches!(self.state, State::Head { .. })
+    }
+
     /// The limits in force.
     pub fn config(&self) -> &Config {
         &self.config

@@ -515,6 +515,27 @@ fn client_refuses_bad_answers() {
 }
 
 #[test]
+fn a_client_answered_in_another_protocol_fails_at_the_first_bytes() {
+    // A text:// echo server sends the request line back; a frame server, a length.
+    for wire in [&b"GET"[..], b"G", b"\x00\x00\x00\x05x", b"HTTP/1.1 1"] {
+        let (result, ws) = client_reads(client_request(), wire);
+        if wire.starts_with(b"HTTP/") {
+            assert!(matches!(result, Ok(None)), "{wire:?}: {result:?}");
+            continue;
+        }
+        assert!(
+            matches!(result, Err(Error::Handshake(HandshakeError::Malformed(_)))),
+            "{wire:?}: {result:?}"
+        );
+        assert_eq!(ws.state(), State::Closed);
+    }
+    // A prefix of "HTTP/" waits for more.
+    for wire in [&b"H"[..], b"HTT", b"HTTP/"] {
+        assert!(matches!(client_reads(client_request(), wire).0, Ok(None)));
+    }
+}
+
+#[test]
 fn client_masks_frames_sent_before_the_101_and_sends_them_after_it() {
     let request = client_request();
     let mut ws = WebSocket::connecting(Config::default(), request.clone()).unwrap();

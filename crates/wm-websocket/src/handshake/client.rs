@@ -237,6 +237,8 @@ impl Response {
     }
 }
 
+const HTTP_PREFIX: &[u8] = b"HTTP/";
+
 /// Reads the server's answer incrementally.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseReader {
@@ -252,6 +254,16 @@ impl ResponseReader {
         limit: usize,
         request: &ClientRequest,
     ) -> Result<Option<(Response, usize)>, HandshakeError> {
+        // A peer that answers with something other than HTTP (a text or frame server
+        // echoing the request, say) is told apart from its first bytes, not after a
+        // timeout waiting for a blank line that never comes.
+        let prefix = &buf[..buf.len().min(HTTP_PREFIX.len())];
+        if !HTTP_PREFIX.starts_with(prefix) {
+            return Err(HandshakeError::Malformed(format!(
+                "the answer does not start with HTTP/ but with {:?}",
+                String::from_utf8_lossy(prefix)
+            )));
+        }
         match self.head.find_end(buf, limit)? {
             Some(end) => Ok(Some((parse_response(&buf[..end], request)?, end))),
             None => Ok(None),

@@ -1,0 +1,218 @@
+//! `wm connect URL`: a line-oriented client for any client scheme.
+//!
+//! Each stdin line is sent as one message (`jsonnl://`: the line must be JSON;
+//! `ws://`: a text message, or binary with `--binary`; `tcp://` / `unix://`: the line and
+//! its newline, as they are). Each message received is printed on stdout as one line,
+//! escaped as [`escape`](crate::escape) says (`jsonnl://`: the value as compact JSON).
+//! When stdin ends, `wm connect` waits until as many messages came back as were sent, at
+//! most `--timeout` seconds, closes gracefully and exits 0. It exits 1, with the reason on
+//! stderr, when the connection fails, the peer breaks the protocol (it speaks something
+//! else), or the peer closes while replies are still owed.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use wm_server::{Client, ConnectionError, ConnectionOptions, Message};
+
+use crate::escape::escape;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to connect: ws://host:port/path, text://host:port, frame://…, jsonnl://…,
+    /// tcp://…, unix:///path.sock
+    url: String,
+    /// Seconds to wait for outstanding replies once stdin ends (and for the connection).
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    /// ws://: send each line as a binary message instead of text.
+    #[arg(long)]
+    binary: bool,
+}
+
+enum Event {
+    Connected,
+    Received(String),
+    Error(String),
+    Closed,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(session(args))
+}
+
+async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let timeout = Duration::from_secs_f64(args.timeout.max(0.0));
+    let scheme = args
+        .url
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let (events, mut incoming) = mpsc::unbounded_channel();
+    let received = Arc::new(AtomicU64::new(0));
+    let client = {
+        let (on_connect, on_message, on_error, on_close) =
+            (events.clone(), events.clone(), events.clone(), events);
+        let received = received.clone();
+        let json = scheme == "jsonnl";
+        let name = scheme.clone();
+        // The handshake gets the same bound as the rest.
+        let options = ConnectionOptions::default().handshake_timeout(Some(timeout));
+        Client::new(&args.url)?
+            .options(options)
+            .on_connect(move |_| drop(on_connect.send(Event::Connected)))
+            .on_message(move |_, message| {
+                let line = match message {
+                    Message::Json(value) if json => value.to_string(),
+                    Message::BadJson(error) => {
+                        drop(on_message.send(Event::Error(format!("received {error}"))));
+                        return;
+                    }
+                    Message::Ping(_) | Message::Pong(_) => return,
+                    other => match other.as_bytes() {
+                        Some(bytes) => escape(bytes),
+                        None => format!("({} message)", other.kind()),
+                    },
+                };
+                received.fetch_add(1, Ordering::Relaxed);
+                drop(on_message.send(Event::Received(line)));
+            })
+            .on_error(move |_, error| {
+                let text = match error {
+                    ConnectionError::Protocol(error) => {
+                        format!("the peer broke the protocol (does it speak {name}://?): {error}")
+                    }
+                    other => other.to_string(),
+                };
+                drop(on_error.send(Event::Error(text)));
+            })
+            .on_close(move |_| drop(on_close.send(Event::Closed)))
+            .start()
+    };
+
+    let mut stdout = tokio::io::stdout();
+    let mut failed = false;
+    // Connected first, within the timeout.
+    let connected = tokio::time::timeout(timeout.max(Duration::from_secs(1)), async {
+        while let Some(event) = incoming.recv().await {
+            match event {
+                Event::Connected => return Ok(()),
+                Event::Error(error) => return Err(error),
+                Event::Closed => return Err("connection closed".to_owned()),
+                Event::Received(_) => {}
+            }
+        }
+        Err("connection closed".to_owned())
+    })
+    .await;
+    match connected {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            eprintln!("wm connect: cannot connect to {}: {error}", args.url);
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(_) => {
+            eprintln!(
+                "wm connect: no connection to {} within the timeout",
+                args.url
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut sent = 0u64;
+    let mut closed = false;
+    let mut stdin_open = true;
+    let mut deadline = None;
+    loop {
+        if !stdin_open && received.load(Ordering::Relaxed) >= sent {
+            break;
+        }
+        if closed {
+            break;
+        }
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            line = stdin.next_line(), if stdin_open => match line? {
+                Some(line) => {
+                    let Some(connection) = client.connection() else {
+                        closed = true;
+                        continue;
+                    };
+                    let message = match scheme.as_str() {
+                        "jsonnl" => match serde_json::from_str(&line) {
+                            Ok(value) => Message::Json(value),
+                            Err(error) => {
+                                eprintln!("wm connect: not sent, not JSON: {error}");
+                                continue;
+                            }
+                        },
+                        "tcp" | "unix" => Message::Binary(format!("{line}\n").into_bytes().into()),
+                        "ws" if args.binary => Message::Binary(line.into_bytes().into()),
+                        _ => Message::Text(line),
+                    };
+                    match connection.send(message) {
+                        Ok(_) => sent += 1,
+                        Err(error) => eprintln!("wm connect: not sent: {error}"),
+                    }
+                }
+                None => {
+                    stdin_open = false;
+                    deadline = Some(tokio::time::Instant::now() + timeout);
+                }
+            },
+            event = incoming.recv() => match event {
+                Some(Event::Received(line)) => {
+                    stdout.write_all(line.as_bytes()).await?;
+                    stdout.write_all(b"\n").await?;
+                    stdout.flush().await?;
+                }
+                Some(Event::Error(error)) => {
+                    eprintln!("wm connect: {error}");
+                    failed = true;
+                }
+                Some(Event::Closed) | None => closed = true,
+                Some(Event::Connected) => {}
+            },
+            () = sleep => {
+                eprintln!(
+                    "wm connect: {} of {sent} replies arrived within {:.1} s",
+                    received.load(Ordering::Relaxed),
+                    timeout.as_secs_f64()
+                );
+                break;
+            }
+        }
+    }
+    let owed = received.load(Ordering::Relaxed) < sent;
+    if closed && (owed || stdin_open) && !failed {
+        eprintln!("wm connect: the peer closed the connection");
+        failed = true;
+    }
+    client.stop().await;
+    // Print what arrived while closing.
+    while let Ok(event) = incoming.try_recv() {
+        if let Event::Received(line) = event {
+            stdout.write_all(line.as_bytes()).await?;
+            stdout.write_all(b"\n").await?;
+        }
+    }
+    stdout.flush().await?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,384 @@
+//! Workerman's `AsyncTcpConnection`: a client connection from a URL, with the same
+//! handler shape as a listener's, and an opt-in reconnect.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wm_websocket::handshake::ClientRequest;
+
+use crate::connection::{lock, EndpointShared, Kind, PeerAddr};
+use crate::driver::Driver;
+use crate::handler::{Callbacks, Handlers};
+use crate::protocols::{DynProtocol, ProtocolContext, WebSocketProtocol};
+use crate::registry::ProtocolFactory;
+use crate::stats::Counters;
+use crate::url::{self, Address};
+use crate::{
+    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Handler, Message,
+    Registry,
+};
+
+/// The WebSocket handshake options of a `ws://` client.
+#[derive(Debug, Clone, Default)]
+struct WsOptions {
+    origin: Option<String>,
+    protocols: Vec<String>,
+    headers: Vec<(String, String)>,
+}
+
+/// A client: `Client::new("ws://127.0.0.1:2345/chat")`, callbacks, then
+/// [`start`](Self::start) on a tokio runtime.
+///
+/// Schemes: `ws` (the WebSocket client), `text`, `frame`, `jsonnl`, any registered
+/// protocol, and bare `tcp` / `unix` (`unix:///path.sock`). `on_connect` fires once the
+/// transport is connected (for `ws://`, before the `101`: what is sent then follows the
+/// handshake); a failed connect gives `on_error` with [`ConnectionError::Connect`], then
+/// `on_close`, as in Workerman.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use wm_server::{Client, Message, Worker};
+///
+/// let server = Worker::new("frame://127.0.0.1:0")?
+///     .on_message(|connection, message| drop(connection.send(message)))
+///     .start()?;
+/// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+/// let client = Client::new(&format!("frame://{}", server.socket_addr().unwrap()))?
+///     .on_connect(|connection| drop(connection.send("ping")))
+///     .on_message(move |_, message| drop(tx.send(message)))
+///     .start();
+/// let echoed = rx.recv().await.unwrap();
+/// assert_eq!(echoed.as_bytes(), Some(&b"ping"[..]));
+/// client.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Client {
+    url: String,
+    scheme: String,
+    address: Address,
+    factory: Option<ProtocolFactory>,
+    ws: WsOptions,
+    options: ConnectionOptions,
+    handlers: Handlers,
+    reconnect: Option<Duration>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.url)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `url`, its scheme looked up in the built-in [`Registry`].
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
+        Self::with_registry(url, &Registry::new())
+    }
+
+    /// A client for `url`, its scheme looked up in `registry`.
+    pub fn with_registry(url: &str, registry: &Registry) -> Result<Self, ConfigError> {
+        let lower = url
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .unwrap_or_default();
+        let default_port = match lower.as_str() {
+            "ws" => Some(80),
+            _ => None,
+        };
+        let parsed = url::parse(url, default_port)?;
+        let scheme = parsed.scheme.to_ascii_lowercase();
+        let factory = match scheme.as_str() {
+            "ws" => {
+                ClientRequest::new(url).map_err(|_| ConfigError::InvalidUrl {
+                    url: url.to_owned(),
+                    reason: "not a valid ws:// URL",
+                })?;
+                None
+            }
+            "wss" => {
+                return Err(ConfigError::UnsupportedTransport {
+                    scheme,
+                    transport: "TLS (not built in yet)",
+                })
+            }
+            "udp" => {
+                return Err(ConfigError::UnsupportedTransport {
+                    scheme,
+                    transport: "a client connection (use a UdpSocket)",
+                })
+            }
+            _ => Some(registry.client(&scheme)?),
+        };
+        if matches!(parsed.address, Address::Unix(_)) && scheme == "ws" {
+            return Err(ConfigError::InvalidUrl {
+                url: url.to_owned(),
+                reason: "ws:// takes a host and port",
+            });
+        }
+        Ok(Self {
+            url: url.to_owned(),
+            scheme,
+            address: parsed.address,
+            factory,
+            ws: WsOptions::default(),
+            options: ConnectionOptions::default(),
+            handlers: Handlers::Callbacks(Callbacks::default()),
+            reconnect: None,
+        })
+    }
+
+    /// The connection's limits and timeouts.
+    pub fn options(mut self, options: ConnectionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// After the connection closes (or fails to connect), connect again after `delay`,
+    /// until [`ClientHandle::stop`]. Workerman's `reconnect()`, made automatic.
+    pub fn reconnect(mut self, delay: Option<Duration>) -> Self {
+        self.reconnect = delay;
+        self
+    }
+
+    /// `ws://`: sends `Origin`.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.ws.origin = Some(origin.into());
+        self
+    }
+
+    /// `ws://`: offers a subprotocol (call again for more, in order of preference).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.ws.protocols.push(protocol.into());
+        self
+    }
+
+    /// `ws://`: adds a header line to the handshake request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.ws.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sends every event to `handler` (replacing closures set before).
+    pub fn handler(mut self, handler: impl Handler) -> Self {
+        self.handlers = Handlers::Object(Arc::new(handler));
+        self
+    }
+
+    /// `onConnect`.
+    pub fn on_connect(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().connect = Some(Arc::new(f));
+        self
+    }
+
+    /// `onMessage`.
+    pub fn on_message(mut self, f: impl Fn(&Connection, Message) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().message = Some(Arc::new(f));
+        self
+    }
+
+    /// `onClose`.
+    pub fn on_close(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().close = Some(Arc::new(f));
+        self
+    }
+
+    /// `onError`.
+    pub fn on_error(
+        mut self,
+        f: impl Fn(&Connection, &ConnectionError) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.callbacks_mut().error = Some(Arc::new(f));
+        self
+    }
+
+    /// `onBufferFull`.
+    pub fn on_buffer_full(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().buffer_full = Some(Arc::new(f));
+        self
+    }
+
+    /// `onBufferDrain`.
+    pub fn on_buffer_drain(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().buffer_drain = Some(Arc::new(f));
+        self
+    }
+
+    fn protocol_factory(&self) -> ProtocolFactory {
+        if let Some(factory) = &self.factory {
+            return factory.clone();
+        }
+        let url = self.url.clone();
+        let ws = self.ws.clone();
+        Arc::new(move |context: &ProtocolContext| {
+            // A fresh request (and so a fresh random key) for every connection.
+            let mut request = ClientRequest::new(&url).expect("checked in Client::new");
+            if let Some(origin) = &ws.origin {
+                request = request.origin(origin.clone());
+            }
+            for protocol in &ws.protocols {
+                request = request.protocol(protocol.clone());
+            }
+            for (name, value) in &ws.headers {
+                request = request.header(name.clone(), value.clone());
+            }
+            Box::new(WebSocketProtocol::client(context, request)) as Box<dyn DynProtocol>
+        })
+    }
+
+    /// Connects, on the current tokio runtime, and returns at once.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start(self) -> ClientHandle {
+        let endpoint = Arc::new(EndpointShared {
+            name: self.url.clone(),
+            scheme: self.scheme.clone(),
+            options: self.options,
+            handler: self.handlers.clone().into_handler(),
+            factory: self.protocol_factory(),
+            client: true,
+            counters: Counters::default(),
+            connections: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
+        });
+        let task = tokio::spawn(run(self.address, self.reconnect, endpoint.clone()));
+        ClientHandle {
+            endpoint: Endpoint(endpoint),
+            task,
+        }
+    }
+}
+
+async fn run(address: Address, reconnect: Option<Duration>, endpoint: Arc<EndpointShared>) {
+    loop {
+        match connect(&address).await {
+            Ok(stream) => {
+                let connection = Connection::new(
+                    endpoint.clone(),
+                    Kind::Stream,
+                    stream.peer.clone(),
+                    stream.local.clone(),
+                );
+                match stream.io {
+                    Stream::Tcp(tcp) => Driver::new(tcp, connection).run().await,
+                    #[cfg(unix)]
+                    Stream::Unix(unix) => Driver::new(unix, connection).run().await,
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%address, %error, "connect failed");
+                // The handler hears of it through a connection that never opened.
+                let peer = match &address {
+                    Address::Unix(path) => PeerAddr::Unix(Some(path.clone())),
+                    Address::Inet { host, port } => {
+                        match format!("{}:{port}", bracket(host)).parse() {
+                            Ok(address) => PeerAddr::Inet(address),
+                            Err(_) => PeerAddr::Unix(None),
+                        }
+                    }
+                };
+                let connection = Connection::new(endpoint.clone(), Kind::Stream, peer, None);
+                lock(&connection.0.state).status = crate::Status::Closed;
+                let error = ConnectionError::Connect(error);
+                connection.callback(|handler, conn| handler.on_error(conn, &error));
+                connection.callback(|handler, conn| handler.on_close(conn));
+            }
+        }
+        match reconnect {
+            Some(delay) if !endpoint.stopping.load(Ordering::Acquire) => {
+                tokio::time::sleep(delay).await;
+                if endpoint.stopping.load(Ordering::Acquire) {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+enum Stream {
+    Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+struct Connected {
+    io: Stream,
+    peer: PeerAddr,
+    local: Option<PeerAddr>,
+}
+
+async fn connect(address: &Address) -> std::io::Result<Connected> {
+    match address {
+        Address::Inet { host, port } => {
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+            tcp.set_nodelay(true)?;
+            Ok(Connected {
+                peer: PeerAddr::Inet(tcp.peer_addr()?),
+                local: tcp.local_addr().ok().map(PeerAddr::Inet),
+                io: Stream::Tcp(tcp),
+            })
+        }
+        #[cfg(unix)]
+        Address::Unix(path) => {
+            let unix = tokio::net::UnixStream::connect(path).await?;
+            Ok(Connected {
+                peer: PeerAddr::Unix(Some(path.clone())),
+                local: None,
+                io: Stream::Unix(unix),
+            })
+        }
+        #[cfg(not(unix))]
+        Address::Unix(_) => Err(std::io::ErrorKind::Unsupported.into()),
+    }
+}
+
+/// A started [`Client`].
+#[derive(Debug)]
+pub struct ClientHandle {
+    endpoint: Endpoint,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ClientHandle {
+    /// The connection, while one is open.
+    pub fn connection(&self) -> Option<Connection> {
+        self.endpoint.connections().into_iter().next()
+    }
+
+    /// The client's counters and connection list.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Waits until the client is done: its connection closed and no reconnect is due.
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+
+    /// Stops reconnecting, closes the connection gracefully (a WebSocket close
+    /// handshake), and waits for it to end.
+    pub async fn stop(self) {
+        self.endpoint.0.stopping.store(true, Ordering::Release);
+        for connection in self.endpoint.connections() {
+            connection.close();
+        }
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,452 @@
+//! The connection handle (Workerman's `TcpConnection` / `UdpConnection`) and the
+//! endpoint it belongs to.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::BytesMut;
+use futures_util::task::AtomicWaker;
+
+use crate::protocols::{CloseReason, DynProtocol, ProtocolContext};
+use crate::registry::ProtocolFactory;
+use crate::stats::Counters;
+use crate::{ConnectionError, ConnectionOptions, Handler, Message, SendError, SendStatus, Stats};
+
+/// Connection ids increase across the process, as Workerman's do within one.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Where a peer is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerAddr {
+    /// A TCP or UDP peer.
+    Inet(SocketAddr),
+    /// A Unix-socket peer (usually unnamed, `None`).
+    Unix(Option<PathBuf>),
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inet(address) => address.fmt(f),
+            Self::Unix(Some(path)) => write!(f, "unix:{}", path.display()),
+            Self::Unix(None) => f.write_str("unix:(unnamed)"),
+        }
+    }
+}
+
+/// A listener or a client: its handler, options, counters and live connections.
+pub(crate) struct EndpointShared {
+    pub(crate) name: String,
+    pub(crate) scheme: String,
+    pub(crate) options: ConnectionOptions,
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) factory: ProtocolFactory,
+    pub(crate) client: bool,
+    pub(crate) counters: Counters,
+    pub(crate) connections: Mutex<HashMap<u64, Connection>>,
+    /// Set when the endpoint stops: new connections are closed at once.
+    pub(crate) stopping: AtomicBool,
+}
+
+impl EndpointShared {
+    pub(crate) fn protocol(&self) -> Box<dyn DynProtocol> {
+        (self.factory)(&ProtocolContext {
+            limits: self.options.limits,
+            client: self.client,
+        })
+    }
+
+    pub(crate) fn connections(&self) -> MutexGuard<'_, HashMap<u64, Connection>> {
+        lock(&self.connections)
+    }
+}
+
+/// A listener (or client) as its connections see it: its live connections, for a
+/// broadcast, and its counters.
+#[derive(Clone)]
+pub struct Endpoint(pub(crate) Arc<EndpointShared>);
+
+impl Endpoint {
+    /// The listener's name (`Worker::name`, default the URL).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The scheme (`"websocket"`, `"text"`, …).
+    pub fn scheme(&self) -> &str {
+        &self.0.scheme
+    }
+
+    /// The open connections (UDP peers are not connections and are not listed), in no
+    /// particular order.
+    pub fn connections(&self) -> Vec<Connection> {
+        self.0.connections().values().cloned().collect()
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.0.connections().len()
+    }
+
+    /// The open connection with this id.
+    pub fn connection(&self, id: u64) -> Option<Connection> {
+        self.0.connections().get(&id).cloned()
+    }
+
+    /// Sends `message` to every open connection; returns how many took it.
+    pub fn broadcast(&self, message: impl Into<Message> + Clone) -> usize {
+        self.connections()
+            .iter()
+            .filter(|c| c.send(message.clone()).is_ok())
+            .count()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.0.counters.snapshot()
+    }
+
+    /// The connection options.
+    pub fn options(&self) -> &ConnectionOptions {
+        &self.0.options
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("name", &self.0.name)
+            .field("scheme", &self.0.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Messages flow both ways.
+    Open,
+    /// A close was asked for: what is queued is still written, nothing more is accepted.
+    Closing,
+    /// The transport is closed.
+    Closed,
+}
+
+/// A close asked for through the handle, for the driver to act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseRequest {
+    /// Write what is queued, then close (waiting for the peer if the protocol said so).
+    Graceful { wait_for_peer: bool },
+    /// Drop the connection now, queued output included.
+    Abort,
+}
+
+pub(crate) struct State {
+    pub(crate) protocol: Box<dyn DynProtocol>,
+    /// Encoded, not yet written.
+    pub(crate) out: BytesMut,
+    pub(crate) status: Status,
+    pub(crate) close: Option<CloseRequest>,
+    pub(crate) paused: bool,
+    /// Closing, but the protocol still takes what it owes the peer (responses to the
+    /// HTTP requests in hand); it refuses the rest by itself.
+    pub(crate) draining: bool,
+    /// `on_buffer_full` fired; `on_buffer_drain` is owed.
+    pub(crate) full: bool,
+    /// Messages encoded since the driver last added them to the counters.
+    pub(crate) messages_sent: u64,
+}
+
+pub(crate) enum Kind {
+    /// A TCP, TLS or Unix stream, driven by its own task.
+    Stream,
+    /// A UDP peer: each send is one datagram from the listener's socket.
+    Datagram {
+        socket: Arc<tokio::net::UdpSocket>,
+        peer: SocketAddr,
+    },
+}
+
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    pub(crate) peer: PeerAddr,
+    pub(crate) local: Option<PeerAddr>,
+    pub(crate) endpoint: Arc<EndpointShared>,
+    pub(crate) kind: Kind,
+    pub(crate) state: Mutex<State>,
+    /// The driver's task, woken by sends and closes from elsewhere.
+    pub(crate) waker: AtomicWaker,
+    /// The driver is running callbacks and writes once they return: sends need not wake
+    /// it.
+    pub(crate) dispatching: AtomicBool,
+}
+
+/// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
+/// the connection closed (sends then fail with [`SendError::Closed`]).
+#[derive(Clone)]
+pub struct Connection(pub(crate) Arc<Shared>);
+
+/// Locks, ignoring poisoning: no lock here is held across a callback, so a panic cannot
+/// leave the state half-changed.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Connection {
+    pub(crate) fn new(
+        endpoint: Arc<EndpointShared>,
+        kind: Kind,
+        peer: PeerAddr,
+        local: Option<PeerAddr>,
+    ) -> Self {
+        let protocol = endpoint.protocol();
+        Self(Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            peer,
+            local,
+            endpoint,
+            kind,
+            state: Mutex::new(State {
+                protocol,
+                out: BytesMut::new(),
+                status: Status::Open,
+                close: None,
+                paused: false,
+                draining: false,
+                full: false,
+                messages_sent: 0,
+            }),
+            waker: AtomicWaker::new(),
+            dispatching: AtomicBool::new(false),
+        }))
+    }
+
+    /// The connection's id, unique in the process.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> &PeerAddr {
+        &self.0.peer
+    }
+
+    /// Our end's address.
+    pub fn local_addr(&self) -> Option<&PeerAddr> {
+        self.0.local.as_ref()
+    }
+
+    /// The listener or client this connection belongs to (for a broadcast, say).
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint(self.0.endpoint.clone())
+    }
+
+    /// The scheme (`"websocket"`, …).
+    pub fn scheme(&self) -> &'static str {
+        lock(&self.0.state).protocol.scheme()
+    }
+
+    /// Where the connection is in its life.
+    pub fn status(&self) -> Status {
+        lock(&self.0.state).status
+    }
+
+    /// Bytes waiting in the send buffer.
+    pub fn send_buffer_len(&self) -> usize {
+        lock(&self.0.state).out.len()
+    }
+
+    /// Whether receiving is paused.
+    pub fn is_paused(&self) -> bool {
+        lock(&self.0.state).paused
+    }
+
+    /// Encodes `message` into the send buffer (or, for UDP, sends the datagram).
+    ///
+    /// Refused, with nothing queued, when the connection is closing or closed, when the
+    /// buffer already holds the high watermark (then `on_error` hears
+    /// [`ConnectionError::SendBufferFull`] too, as Workerman's `onError` does), and when
+    /// the scheme cannot encode the message. A message is taken whole while the buffer is
+    /// below the watermark, so the buffer can overshoot it by one message; reaching it
+    /// fires `on_buffer_full`.
+    pub fn send(&self, message: impl Into<Message>) -> Result<SendStatus, SendError> {
+        let result = self.send_message(message.into());
+        if result.is_err() {
+            Counters::add(&self.0.endpoint.counters.send_failures, 1);
+        }
+        result
+    }
+
+    fn send_message(&self, message: Message) -> Result<SendStatus, SendError> {
+        if let Kind::Datagram { socket, peer } = &self.0.kind {
+            let mut datagram = BytesMut::new();
+            lock(&self.0.state)
+                .protocol
+                .encode(message, &mut datagram)?;
+            let sent = socket.try_send_to(&datagram, *peer)?;
+            let counters = &self.0.endpoint.counters;
+            Counters::add(&counters.messages_sent, 1);
+            Counters::add(&counters.bytes_written, sent as u64);
+            return Ok(SendStatus::Written);
+        }
+        let high = self.0.endpoint.options.send_high_watermark;
+        let now_full = {
+            let mut guard = lock(&self.0.state);
+            let state = &mut *guard;
+            let open = match state.status {
+                Status::Open => true,
+                Status::Closing => state.draining,
+                Status::Closed => false,
+            };
+            if !open {
+                return Err(SendError::Closed);
+            }
+            let buffered = state.out.len();
+            if buffered >= high {
+                drop(guard);
+                let error = ConnectionError::SendBufferFull {
+                    buffered,
+                    limit: high,
+                };
+                self.callback(|handler, conn| handler.on_error(conn, &error));
+                return Err(SendError::BufferFull {
+                    buffered,
+                    limit: high,
+                });
+            }
+            state.protocol.encode(message, &mut state.out)?;
+            state.messages_sent += 1;
+            let now_full = !state.full && state.out.len() >= high;
+            state.full |= now_full;
+            now_full
+        };
+        self.wake();
+        if now_full {
+            self.callback(|handler, conn| handler.on_buffer_full(conn));
+        }
+        Ok(SendStatus::Queued)
+    }
+
+    /// Sends `message`, then closes as [`close`](Self::close) does (Workerman's
+    /// `close($data)`).
+    pub fn send_and_close(&self, message: impl Into<Message>) -> Result<SendStatus, SendError> {
+        let status = self.send(message);
+        self.close();
+        status
+    }
+
+    /// Closes gracefully: what is queued is written; the protocol closes its way (a
+    /// WebSocket close frame with code 1000, and the peer's answer awaited up to the
+    /// close timeout; an HTTP connection after the requests already received are
+    /// answered); then our side sends FIN and reads what still comes for the linger time
+    /// before the socket closes, so the peer reads our last bytes. Workerman's `end()`;
+    /// nothing happens if the connection is already closing. For UDP, nothing happens:
+    /// the listener's socket is shared and stays open.
+    pub fn close(&self) {
+        self.close_with(CloseReason::Normal);
+    }
+
+    /// [`close`](Self::close) with a reason, which a WebSocket puts in its close frame.
+    pub fn close_with(&self, reason: CloseReason) {
+        if let Kind::Datagram { .. } = self.0.kind {
+            return;
+        }
+        {
+            let mut guard = lock(&self.0.state);
+            let state = &mut *guard;
+            if state.status != Status::Open {
+                return;
+            }
+            let wait_for_peer = state.protocol.close(&reason, &mut state.out);
+            state.status = Status::Closing;
+            state.draining = wait_for_peer;
+            state.close = Some(CloseRequest::Graceful { wait_for_peer });
+        }
+        self.0.waker.wake();
+    }
+
+    /// Drops the connection now, without writing what is queued (Workerman's `destroy()`).
+    pub fn abort(&self) {
+        if let Kind::Datagram { .. } = self.0.kind {
+            return;
+        }
+        let mut state = lock(&self.0.state);
+        if state.status == Status::Closed {
+            return;
+        }
+        state.status = Status::Closing;
+        state.close = Some(CloseRequest::Abort);
+        drop(state);
+        self.0.waker.wake();
+    }
+
+    /// Stops reading from the peer (Workerman's `pauseRecv`): the peer's data waits in the
+    /// kernel, and its TCP window closes.
+    pub fn pause_recv(&self) {
+        lock(&self.0.state).paused = true;
+    }
+
+    /// Reads again (Workerman's `resumeRecv`), starting with what was already read.
+    pub fn resume_recv(&self) {
+        let was_paused = std::mem::replace(&mut lock(&self.0.state).paused, false);
+        if was_paused {
+            self.0.waker.wake();
+        }
+    }
+
+    fn wake(&self) {
+        if !self.0.dispatching.load(Ordering::Acquire) {
+            self.0.waker.wake();
+        }
+    }
+
+    /// Runs a callback; a panic in it is counted, reported and closes this connection.
+    pub(crate) fn callback(&self, f: impl FnOnce(&dyn Handler, &Connection)) -> bool {
+        let handler = &*self.0.endpoint.handler;
+        match catch_unwind(AssertUnwindSafe(|| f(handler, self))) {
+            Ok(()) => true,
+            Err(panic) => {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                Counters::add(&self.0.endpoint.counters.handler_panics, 1);
+                tracing::error!(connection = self.0.id, panic = %text, "handler panicked; closing the connection");
+                self.close_with(CloseReason::InternalError);
+                let error = ConnectionError::HandlerPanicked(text);
+                // A second panic, in on_error itself, is only counted.
+                if catch_unwind(AssertUnwindSafe(|| handler.on_error(self, &error))).is_err() {
+                    Counters::add(&self.0.endpoint.counters.handler_panics, 1);
+                }
+                false
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.0.id)
+            .field("peer", &self.0.peer)
+            .field("endpoint", &self.0.endpoint.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Connection {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Connection {}

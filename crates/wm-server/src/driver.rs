@@ -1,0 +1,554 @@
+//! One task per stream connection: read, decode, call the handler, write what it sent;
+//! timeouts; the graceful close. Workerman's `TcpConnection::baseRead` / `baseWrite`.
+//!
+//! Replies are batched: the messages of one read are all handled before the send buffer
+//! is written, so a client with 16 requests in flight gets its 16 replies in one write.
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+
+use crate::connection::{lock, CloseRequest, Connection, Status};
+use crate::protocols::{CloseReason, DecodeError};
+use crate::stats::Counters;
+use crate::{ConnectionError, TimeoutKind};
+
+/// The first read buffer's size, and how much room a read gets at least.
+const READ_SIZE: usize = 8 * 1024;
+
+/// A send buffer larger than this is given back to the allocator once written, so an
+/// idle connection that once sent a big message does not keep its buffer.
+const KEEP_OUT_CAPACITY: usize = 64 * 1024;
+
+/// A stream transport the driver can run: it reads into a `BytesMut` that it grows only
+/// once the transport is readable, so an idle connection holds no read buffer.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>>;
+}
+
+macro_rules! ready_then_read {
+    ($stream:ty) => {
+        impl Io for $stream {
+            fn poll_read_into(
+                &mut self,
+                cx: &mut Context<'_>,
+                buf: &mut BytesMut,
+            ) -> Poll<io::Result<usize>> {
+                loop {
+                    ready!(self.poll_read_ready(cx))?;
+                    reserve(buf);
+                    match self.try_read_buf(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        result => return Poll::Ready(result),
+                    }
+                }
+            }
+        }
+    };
+}
+
+ready_then_read!(tokio::net::TcpStream);
+#[cfg(unix)]
+ready_then_read!(tokio::net::UnixStream);
+
+fn reserve(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < READ_SIZE / 4 {
+        buf.reserve(READ_SIZE);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Reading, handling, writing.
+    Open,
+    /// Writing what is queued; with `wait_for_peer`, also reading until the protocol is
+    /// finished (the peer's WebSocket close).
+    Closing {
+        wait_for_peer: bool,
+        deadline: Instant,
+    },
+    /// Sending FIN.
+    Shutdown,
+    /// Reading and dropping until the peer's FIN or the deadline.
+    Linger {
+        deadline: Instant,
+    },
+    Done,
+}
+
+pub(crate) struct Driver<S> {
+    io: S,
+    conn: Connection,
+    read: BytesMut,
+    eof: bool,
+    /// Bytes arrived that were not decoded yet (receiving was paused mid-batch).
+    undecoded: bool,
+    phase: Phase,
+    timer: Option<Pin<Box<Sleep>>>,
+    accepted: Instant,
+    last_read: Instant,
+    head_started: Option<Instant>,
+    /// on_close ran.
+    finished: bool,
+}
+
+impl<S: Io> Driver<S> {
+    pub(crate) fn new(io: S, conn: Connection) -> Self {
+        let now = Instant::now();
+        Self {
+            io,
+            conn,
+            read: BytesMut::new(),
+            eof: false,
+            undecoded: false,
+            phase: Phase::Open,
+            timer: None,
+            accepted: now,
+            last_read: now,
+            head_started: None,
+            finished: false,
+        }
+    }
+
+    /// Runs the connection to its end.
+    pub(crate) async fn run(mut self) {
+        let endpoint = self.conn.0.endpoint.clone();
+        Counters::add(&endpoint.counters.connections, 1);
+        endpoint
+            .counters
+            .open_connections
+            .fetch_add(1, Ordering::Relaxed);
+        endpoint
+            .connections()
+            .insert(self.conn.id(), self.conn.clone());
+        if endpoint.stopping.load(Ordering::Acquire) {
+            self.conn.close_with(CloseReason::GoingAway);
+        }
+        self.conn.callback(|handler, conn| handler.on_connect(conn));
+        poll_fn(|cx| self.poll(cx)).await;
+        self.finish();
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.conn.0.waker.register(cx.waker());
+        loop {
+            let next = match self.phase {
+                Phase::Open => match self.poll_open(cx) {
+                    Poll::Ready(next) => next,
+                    Poll::Pending => return Poll::Pending,
+                },
+                Phase::Closing {
+                    wait_for_peer,
+                    deadline,
+                } => match self.poll_closing(cx, wait_for_peer, deadline) {
+                    Poll::Ready(next) => next,
+                    Poll::Pending => return Poll::Pending,
+                },
+                Phase::Shutdown => {
+                    // A failed shutdown leaves nothing to linger for.
+                    let result = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                    self.finish();
+                    match result {
+                        Ok(()) if !self.eof => Phase::Linger {
+                            deadline: Instant::now() + self.options().linger,
+                        },
+                        _ => Phase::Done,
+                    }
+                }
+                Phase::Linger { deadline } => match self.poll_linger(cx, deadline) {
+                    Poll::Ready(()) => Phase::Done,
+                    Poll::Pending => return Poll::Pending,
+                },
+                Phase::Done => return Poll::Ready(()),
+            };
+            self.phase = next;
+        }
+    }
+
+    fn options(&self) -> &crate::ConnectionOptions {
+        &self.conn.0.endpoint.options
+    }
+
+    /// Reads, handles and writes until the connection starts closing.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Phase> {
+        loop {
+            if let Some(next) = self.take_close_request() {
+                return Poll::Ready(next);
+            }
+            let paused = lock(&self.conn.0.state).paused;
+            let mut progress = false;
+            if !paused && self.undecoded {
+                self.decode_and_dispatch();
+                progress = true;
+            } else if !paused && !self.eof {
+                match self.io.poll_read_into(cx, &mut self.read) {
+                    Poll::Ready(Ok(0)) => {
+                        self.eof = true;
+                        self.decode_eof_and_dispatch();
+                        // The peer is gone (or half-closed): answer what it asked, then
+                        // close; no protocol close goes to a peer that stopped reading.
+                        self.request_close(false);
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        Counters::add(&self.conn.0.endpoint.counters.bytes_read, n as u64);
+                        if self.options().idle_timeout.is_some() {
+                            self.last_read = Instant::now();
+                        }
+                        self.undecoded = true;
+                        self.decode_and_dispatch();
+                        progress = true;
+                    }
+                    Poll::Ready(Err(error)) => {
+                        self.error(ConnectionError::Io(error));
+                        return Poll::Ready(Phase::Done);
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if let Some(next) = self.take_close_request() {
+                // Before writing: an abort drops what the handler just queued.
+                return Poll::Ready(next);
+            }
+            match self.poll_write_out(cx) {
+                Poll::Ready(Err(error)) => {
+                    self.error(ConnectionError::Io(error));
+                    return Poll::Ready(Phase::Done);
+                }
+                Poll::Ready(Ok(())) => {
+                    if lock(&self.conn.0.state).protocol.finished() {
+                        self.request_close(false);
+                        continue;
+                    }
+                }
+                Poll::Pending => {}
+            }
+            if self.read.is_empty() && !self.undecoded && self.read.capacity() > 0 {
+                // Nothing partial is buffered: give the buffer back (an idle connection
+                // holds none; the messages handed out keep their own slices alive).
+                self.read = BytesMut::new();
+            }
+            if progress {
+                continue;
+            }
+            if let Some(kind) = self.poll_open_timers(cx) {
+                self.timeout(kind);
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Acts on a close asked for through the handle (or by the driver itself).
+    fn take_close_request(&mut self) -> Option<Phase> {
+        let request = lock(&self.conn.0.state).close.take()?;
+        Some(match request {
+            CloseRequest::Abort => Phase::Done,
+            CloseRequest::Graceful { wait_for_peer } => Phase::Closing {
+                wait_for_peer: wait_for_peer && !self.eof,
+                deadline: Instant::now() + self.options().close_timeout,
+            },
+        })
+    }
+
+    /// Starts closing without a protocol-level close (the peer left, the protocol is
+    /// finished, a decode error already queued its answer, a timeout).
+    fn request_close(&mut self, wait_for_peer: bool) {
+        let mut state = lock(&self.conn.0.state);
+        if state.status == Status::Open {
+            state.status = Status::Closing;
+            state.close = Some(CloseRequest::Graceful { wait_for_peer });
+        }
+    }
+
+    fn decode_and_dispatch(&mut self) {
+        self.dispatch(false);
+    }
+
+    fn decode_eof_and_dispatch(&mut self) {
+        self.dispatch(true);
+    }
+
+    /// Decodes and hands out every message in the read buffer, while the connection is
+    /// open and not paused.
+    fn dispatch(&mut self, eof: bool) {
+        let shared = &self.conn.0;
+        shared.dispatching.store(true, Ordering::Release);
+        let mut received = 0u64;
+        let mut failure = None;
+        loop {
+            let message = {
+                let mut state = lock(&shared.state);
+                if state.status != Status::Open || state.paused {
+                    break;
+                }
+                let decoded = if eof {
+                    state.protocol.decode_eof(&mut self.read)
+                } else {
+                    state.protocol.decode(&mut self.read)
+                };
+                match decoded {
+                    Ok(Some(message)) => message,
+                    Ok(None) => {
+                        self.undecoded = false;
+                        break;
+                    }
+                    Err(error) => {
+                        self.undecoded = false;
+                        failure = Some(error);
+                        break;
+                    }
+                }
+            };
+            received += 1;
+            if !self
+                .conn
+                .callback(|handler, conn| handler.on_message(conn, message))
+            {
+                break;
+            }
+        }
+        shared.dispatching.store(false, Ordering::Release);
+        Counters::add(&shared.endpoint.counters.messages_received, received);
+        if let Some(error) = failure {
+            self.protocol_error(error);
+        }
+    }
+
+    fn protocol_error(&mut self, error: DecodeError) {
+        Counters::add(&self.conn.0.endpoint.counters.protocol_errors, 1);
+        tracing::debug!(connection = self.conn.id(), %error, "protocol error");
+        self.request_close(false);
+        self.error(ConnectionError::Protocol(error));
+    }
+
+    fn error(&self, error: ConnectionError) {
+        self.conn
+            .callback(|handler, conn| handler.on_error(conn, &error));
+    }
+
+    fn timeout(&mut self, kind: TimeoutKind) {
+        Counters::add(&self.conn.0.endpoint.counters.timeouts, 1);
+        tracing::debug!(connection = self.conn.id(), %kind, "timeout");
+        self.error(ConnectionError::Timeout(kind));
+        match kind {
+            // An idle peer gets a proper close (a WebSocket close frame).
+            TimeoutKind::Idle => self.conn.close_with(CloseReason::Normal),
+            _ => self.request_close(false),
+        }
+    }
+
+    /// Writes the send buffer (and what the protocol queued by itself) until it is empty
+    /// or the transport is full; fires `on_buffer_drain` when it drains.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shared = &self.conn.0;
+        let low = shared.endpoint.options.send_low_watermark;
+        let mut written = 0;
+        let mut drained = false;
+        let result = {
+            let mut guard = lock(&shared.state);
+            let state = &mut *guard;
+            state.protocol.take_output(&mut state.out);
+            let result = loop {
+                if state.out.is_empty() {
+                    break Poll::Ready(Ok(()));
+                }
+                match Pin::new(&mut self.io).poll_write(cx, &state.out) {
+                    Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    Poll::Ready(Ok(n)) => {
+                        state.out.advance(n);
+                        written += n;
+                    }
+                    Poll::Ready(Err(error)) => break Poll::Ready(Err(error)),
+                    Poll::Pending => break Poll::Pending,
+                }
+            };
+            if state.full && state.out.len() <= low {
+                state.full = false;
+                drained = true;
+            }
+            if state.out.is_empty() && state.out.capacity() > KEEP_OUT_CAPACITY {
+                state.out = BytesMut::new();
+            }
+            let sent = std::mem::take(&mut state.messages_sent);
+            Counters::add(&shared.endpoint.counters.messages_sent, sent);
+            result
+        };
+        Counters::add(&shared.endpoint.counters.bytes_written, written as u64);
+        if written > 0 {
+            if let Poll::Ready(Err(error)) = Pin::new(&mut self.io).poll_flush(cx) {
+                return Poll::Ready(Err(error));
+            }
+        }
+        if drained {
+            self.conn
+                .callback(|handler, conn| handler.on_buffer_drain(conn));
+        }
+        result
+    }
+
+    /// Arms the timer for the nearest deadline; returns the timeout that ran out, if any.
+    fn poll_open_timers(&mut self, cx: &mut Context<'_>) -> Option<TimeoutKind> {
+        let options = *self.options();
+        let (handshaking, reading_head) = {
+            let state = lock(&self.conn.0.state);
+            (state.protocol.handshaking(), state.protocol.reading_head())
+        };
+        let mut nearest: Option<(Instant, TimeoutKind)> = None;
+        let mut consider = |deadline: Instant, kind| {
+            if nearest.map_or(true, |(at, _)| deadline < at) {
+                nearest = Some((deadline, kind));
+            }
+        };
+        if handshaking {
+            if let Some(timeout) = options.handshake_timeout {
+                consider(self.accepted + timeout, TimeoutKind::Handshake);
+            }
+        }
+        if reading_head && !self.read.is_empty() {
+            let started = *self.head_started.get_or_insert_with(Instant::now);
+            if let Some(timeout) = options.header_timeout {
+                consider(started + timeout, TimeoutKind::Header);
+            }
+        } else {
+            self.head_started = None;
+        }
+        if let Some(timeout) = options.idle_timeout {
+            consider(self.last_read + timeout, TimeoutKind::Idle);
+        }
+        let (deadline, kind) = nearest?;
+        if self.poll_timer(cx, deadline) {
+            return Some(kind);
+        }
+        None
+    }
+
+    /// Whether `deadline` has passed; if not, the task wakes at it.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) -> bool {
+        if Instant::now() >= deadline {
+            return true;
+        }
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        timer.as_mut().poll(cx).is_ready()
+    }
+
+    fn poll_closing(
+        &mut self,
+        cx: &mut Context<'_>,
+        wait_for_peer: bool,
+        deadline: Instant,
+    ) -> Poll<Phase> {
+        loop {
+            if let Some(CloseRequest::Abort) = lock(&self.conn.0.state).close.take() {
+                return Poll::Ready(Phase::Done);
+            }
+            let mut progress = false;
+            if wait_for_peer && !self.eof {
+                // Read on for the peer's answer; what it still sends is not handed out.
+                match self.io.poll_read_into(cx, &mut self.read) {
+                    Poll::Ready(Ok(0)) => {
+                        self.eof = true;
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        Counters::add(&self.conn.0.endpoint.counters.bytes_read, n as u64);
+                        self.drain_decoded();
+                        progress = true;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Phase::Done),
+                    Poll::Pending => {}
+                }
+            }
+            let written = match self.poll_write_out(cx) {
+                Poll::Ready(Ok(())) => true,
+                Poll::Ready(Err(_)) => return Poll::Ready(Phase::Done),
+                Poll::Pending => false,
+            };
+            let finished = lock(&self.conn.0.state).protocol.finished();
+            if written && (!wait_for_peer || finished || self.eof) {
+                return Poll::Ready(Phase::Shutdown);
+            }
+            if progress {
+                continue;
+            }
+            if self.poll_timer(cx, deadline) {
+                if wait_for_peer && !finished {
+                    Counters::add(&self.conn.0.endpoint.counters.timeouts, 1);
+                    self.error(ConnectionError::Timeout(TimeoutKind::Close));
+                }
+                return Poll::Ready(if written {
+                    Phase::Shutdown
+                } else {
+                    Phase::Done
+                });
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Decodes what arrived while closing, for the protocol's sake (a WebSocket sees the
+    /// peer's close), and drops the messages.
+    fn drain_decoded(&mut self) {
+        let mut state = lock(&self.conn.0.state);
+        loop {
+            match state.protocol.decode(&mut self.read) {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    self.read.clear();
+                    break;
+                }
+            }
+        }
+    }
+
+    fn poll_linger(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+        loop {
+            self.read.clear();
+            match self.io.poll_read_into(cx, &mut self.read) {
+                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(_)) => continue,
+                Poll::Pending => {}
+            }
+            if self.poll_timer(cx, deadline) {
+                return Poll::Ready(());
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// The connection is closed for the application: out of the endpoint's list, status
+    /// `Closed`, `on_close` called. Runs once.
+    fn finish(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let endpoint = &self.conn.0.endpoint;
+        {
+            let mut state = lock(&self.conn.0.state);
+            state.status = Status::Closed;
+            state.out = BytesMut::new();
+        }
+        endpoint.connections().remove(&self.conn.id());
+        endpoint
+            .counters
+            .open_connections
+            .fetch_sub(1, Ordering::Relaxed);
+        self.conn.callback(|handler, conn| handler.on_close(conn));
+    }
+}

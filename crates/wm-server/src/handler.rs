@@ -1,0 +1,142 @@
+//! What the application does with connections: a trait, or closures.
+
+use std::sync::Arc;
+
+use crate::{Connection, ConnectionError, Message};
+
+/// The callbacks of a listener or client: Workerman's `onConnect`, `onMessage`, `onClose`,
+/// `onError`, `onBufferFull` and `onBufferDrain`.
+///
+/// Callbacks run on the connection's own task, one at a time per connection, and must not
+/// block: to wait for something, spawn a task (the worker's tokio runtime is current)
+/// and [`send`](Connection::send) from it later; a [`Connection`] is `Clone + Send`.
+/// A callback that panics closes its connection (WebSocket code 1011, HTTP `500`), and
+/// every other connection goes on.
+pub trait Handler: Send + Sync + 'static {
+    /// A connection was accepted (or a client connected). For `websocket://` the opening
+    /// handshake has not been read yet; what is sent now follows the `101`.
+    fn on_connect(&self, connection: &Connection) {
+        let _ = connection;
+    }
+
+    /// A message arrived.
+    fn on_message(&self, connection: &Connection, message: Message);
+
+    /// The connection is closed and gone from the listener's
+    /// [`connections`](crate::Listener::connections).
+    fn on_close(&self, connection: &Connection) {
+        let _ = connection;
+    }
+
+    /// Something went wrong on the connection: the peer broke the protocol (what the
+    /// protocol answered on the wire is already sent or queued), a timeout, a send refused
+    /// because the send buffer was full, a transport error.
+    fn on_error(&self, connection: &Connection, error: &ConnectionError) {
+        let _ = (connection, error);
+    }
+
+    /// The send buffer reached its high watermark: further sends are refused until it
+    /// drains. [`pause_recv`](Connection::pause_recv) here is the usual backpressure.
+    fn on_buffer_full(&self, connection: &Connection) {
+        let _ = connection;
+    }
+
+    /// The send buffer drained to its low watermark after being full.
+    fn on_buffer_drain(&self, connection: &Connection) {
+        let _ = connection;
+    }
+}
+
+type Callback = Arc<dyn Fn(&Connection) + Send + Sync>;
+type MessageCallback = Arc<dyn Fn(&Connection, Message) + Send + Sync>;
+type ErrorCallback = Arc<dyn Fn(&Connection, &ConnectionError) + Send + Sync>;
+
+/// A [`Handler`] made of closures, as Workerman's `$worker->onMessage = function …`;
+/// what [`Worker::on_message`](crate::Worker::on_message) and its siblings fill in.
+/// Callbacks left unset do nothing.
+#[derive(Clone, Default)]
+pub struct Callbacks {
+    pub(crate) connect: Option<Callback>,
+    pub(crate) message: Option<MessageCallback>,
+    pub(crate) close: Option<Callback>,
+    pub(crate) error: Option<ErrorCallback>,
+    pub(crate) buffer_full: Option<Callback>,
+    pub(crate) buffer_drain: Option<Callback>,
+}
+
+impl std::fmt::Debug for Callbacks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callbacks")
+            .field("connect", &self.connect.is_some())
+            .field("message", &self.message.is_some())
+            .field("close", &self.close.is_some())
+            .field("error", &self.error.is_some())
+            .field("buffer_full", &self.buffer_full.is_some())
+            .field("buffer_drain", &self.buffer_drain.is_some())
+            .finish()
+    }
+}
+
+impl Handler for Callbacks {
+    fn on_connect(&self, connection: &Connection) {
+        if let Some(f) = &self.connect {
+            f(connection);
+        }
+    }
+
+    fn on_message(&self, connection: &Connection, message: Message) {
+        if let Some(f) = &self.message {
+            f(connection, message);
+        }
+    }
+
+    fn on_close(&self, connection: &Connection) {
+        if let Some(f) = &self.close {
+            f(connection);
+        }
+    }
+
+    fn on_error(&self, connection: &Connection, error: &ConnectionError) {
+        if let Some(f) = &self.error {
+            f(connection, error);
+        }
+    }
+
+    fn on_buffer_full(&self, connection: &Connection) {
+        if let Some(f) = &self.buffer_full {
+            f(connection);
+        }
+    }
+
+    fn on_buffer_drain(&self, connection: &Connection) {
+        if let Some(f) = &self.buffer_drain {
+            f(connection);
+        }
+    }
+}
+
+/// Either closures or a handler object: where a listener's events go.
+#[derive(Clone)]
+pub(crate) enum Handlers {
+    Callbacks(Callbacks),
+    Object(Arc<dyn Handler>),
+}
+
+impl Handlers {
+    pub(crate) fn callbacks_mut(&mut self) -> &mut Callbacks {
+        if let Self::Object(_) = self {
+            *self = Self::Callbacks(Callbacks::default());
+        }
+        match self {
+            Self::Callbacks(callbacks) => callbacks,
+            Self::Object(_) => unreachable!(),
+        }
+    }
+
+    pub(crate) fn into_handler(self) -> Arc<dyn Handler> {
+        match self {
+            Self::Callbacks(callbacks) => Arc::new(callbacks),
+            Self::Object(handler) => handler,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Workerman's `Worker` for Rust: listeners (and clients) built from a URL, on the wm
+//! codec crates, and the `wm` command-line tool.
+//!
+//! This crate is thin on purpose: the protocols are the codec crates'
+//! ([`wm_text`], [`wm_frame`], [`wm_jsonnl`], [`wm_websocket`], [`wm_http`]); here they are
+//! put behind one object-safe trait ([`protocols::DynProtocol`]) picked by scheme from a
+//! [`Registry`], and run by one connection driver: read, decode, call the [`Handler`],
+//! write what it sent, in one write per read.
+//!
+//! # Layers
+//!
+//! * [`Worker`]: a URL (`websocket://0.0.0.0:2345`, `text://`, `frame://`, `jsonnl://`,
+//!   `http://`, bare `tcp://`, `udp://`, `unix:///path`), callbacks or a [`Handler`],
+//!   [`ConnectionOptions`] (package size, send-buffer watermarks, handshake / header /
+//!   idle timeouts), `count` threads; [`Worker::run`] serves until SIGINT or SIGTERM and
+//!   stops gracefully.
+//! * [`Connection`]: one peer: [`send`](Connection::send) (`Result<SendStatus,
+//!   SendError>`), [`close`](Connection::close) (the protocol's close, then FIN),
+//!   [`pause_recv`](Connection::pause_recv) / [`resume_recv`](Connection::resume_recv),
+//!   and its [`Endpoint`] (every connection of the listener, for a broadcast; counters).
+//! * [`Message`]: what handlers receive and send, whatever the scheme.
+//!
+//! # Example: an echo server on `text://`, and a client
+//!
+//! ```
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//! use wm_server::{Message, Worker};
+//!
+//! let server = Worker::new("text://127.0.0.1:0")?
+//!     .on_message(|connection, message| {
+//!         if let Message::Text(line) = message {
+//!             let _ = connection.send(line.to_uppercase());
+//!         }
+//!     })
+//!     .start()?;
+//! let address = server.socket_addr().unwrap();
+//!
+//! tokio::runtime::Runtime::new()?.block_on(async {
+//!     let mut stream = tokio::net::TcpStream::connect(address).await?;
+//!     stream.write_all(b"hello\n").await?;
+//!     let mut reply = String::new();
+//!     BufReader::new(stream).read_line(&mut reply).await?;
+//!     assert_eq!(reply, "HELLO\n");
+//!     Ok::<_, std::io::Error>(())
+//! })?;
+//! let stats = server.stop();
+//! assert_eq!(stats.messages_received, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Where this differs from Workerman
+//!
+//! `send` returns a `Result` instead of `true` / `null` / `false`; backpressure has a low
+//! watermark as well as a high one; `close` is Workerman's `end()` (FIN, then linger) and
+//! closes a WebSocket with a real close frame, while `abort` is `destroy()`; a panicking
+//! callback closes its connection only; the handshake and header-read timeouts that
+//! Workerman lacks are on by default; `close` on a UDP peer never closes the listener;
+//! `count` workers are threads, not processes.
+
+mod client;
+mod connection;
+mod driver;
+mod error;
+mod handler;
+mod message;
+mod options;
+pub mod protocols;
+mod registry;
+mod stats;
+mod url;
+mod worker;
+
+pub use client::{Client, ClientHandle};
+pub use connection::{Connection, Endpoint, PeerAddr, Status};
+pub use error::{ConfigError, ConnectionError, SendError, SendStatus, TimeoutKind};
+pub use handler::{Callbacks, Handler};
+pub use message::Message;
+pub use options::{
+    ConnectionOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_LINGER, DEFAULT_SEND_HIGH_WATERMARK, DEFAULT_SEND_LOW_WATERMARK,
+};
+pub use protocols::CloseReason;
+pub use registry::{ProtocolFactory, Registry, Transport};
+pub use stats::Stats;
+pub use worker::{run_all, wait_for_signal, Worker, WorkerHandle};

@@ -1,0 +1,142 @@
+//! Per-connection limits and timeouts, with Workerman's defaults where it has them.
+
+use std::time::Duration;
+
+use wm_protocol::Limits;
+
+/// Workerman's `TcpConnection::$defaultMaxSendBufferSize`: 1 MiB.
+pub const DEFAULT_SEND_HIGH_WATERMARK: usize = 1024 * 1024;
+
+/// Workerman fires `onBufferDrain` when the buffer is empty.
+pub const DEFAULT_SEND_LOW_WATERMARK: usize = 0;
+
+/// How long the WebSocket opening handshake may take from accept (Workerman: unbounded).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a request head may take from its first byte: a slowloris client that sends
+/// a header line every few seconds is cut off here (Workerman: unbounded). nginx's
+/// `client_header_timeout` is 60 s; browsers send a head in one packet.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a closing WebSocket waits for the peer's close frame, and a stopping server
+/// for its connections: Workerman's `Worker::$stopTimeout`, 2 s.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a closed connection keeps reading (and dropping) after its FIN, so that the
+/// peer reads our last bytes instead of a reset: Workerman's `$defaultLingerTimeout`.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
+
+/// The limits and timeouts of each connection of a listener or client.
+///
+/// ```
+/// use std::time::Duration;
+/// let options = wm_server::ConnectionOptions::default()
+///     .max_package_size(64 * 1024)
+///     .send_watermarks(256 * 1024, 64 * 1024)
+///     .idle_timeout(Some(Duration::from_secs(120)));
+/// assert_eq!(options.limits.max_package_size, 64 * 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionOptions {
+    /// What the protocols may buffer (the package size: 10 MiB by default).
+    pub limits: Limits,
+    /// Sends are refused while the send buffer holds this many bytes or more, and
+    /// `on_buffer_full` fires when a send reaches it. Default 1 MiB.
+    pub send_high_watermark: usize,
+    /// `on_buffer_drain` fires when a full buffer drains to this many bytes. Default 0.
+    pub send_low_watermark: usize,
+    /// The WebSocket opening handshake must finish within this of the accept.
+    pub handshake_timeout: Option<Duration>,
+    /// A request head (HTTP, the WebSocket handshake) must complete within this of its
+    /// first byte.
+    pub header_timeout: Option<Duration>,
+    /// A connection that receives nothing for this long is closed. Default none, as in
+    /// Workerman.
+    pub idle_timeout: Option<Duration>,
+    /// How long a close waits for the peer (its WebSocket close, responses owed to it).
+    pub close_timeout: Duration,
+    /// How long to read and drop after our FIN before the socket is closed.
+    pub linger: Duration,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::new(),
+            send_high_watermark: DEFAULT_SEND_HIGH_WATERMARK,
+            send_low_watermark: DEFAULT_SEND_LOW_WATERMARK,
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
+            idle_timeout: None,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            linger: DEFAULT_LINGER,
+        }
+    }
+}
+
+impl ConnectionOptions {
+    /// Sets the largest package a peer may send.
+    #[must_use]
+    pub fn max_package_size(mut self, bytes: usize) -> Self {
+        self.limits = self.limits.max_package_size(bytes);
+        self
+    }
+
+    /// Sets the send buffer's high and low watermarks.
+    #[must_use]
+    pub fn send_watermarks(mut self, high: usize, low: usize) -> Self {
+        self.send_high_watermark = high;
+        self.send_low_watermark = low;
+        self
+    }
+
+    /// Sets the handshake timeout.
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets the header-read timeout.
+    #[must_use]
+    pub fn header_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// Sets the idle timeout.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the close timeout.
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets the linger time.
+    #[must_use]
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<(), crate::ConfigError> {
+        if self.send_low_watermark > self.send_high_watermark {
+            return Err(crate::ConfigError::InvalidOption(
+                "the send low watermark is above the high watermark",
+            ));
+        }
+        if self.send_high_watermark == 0 {
+            return Err(crate::ConfigError::InvalidOption(
+                "a send high watermark of 0 refuses every send",
+            ));
+        }
+        Ok(())
+    }
+}

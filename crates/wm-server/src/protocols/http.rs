@@ -1,0 +1,116 @@
+//! `http://`: HTTP/1.1 requests in, responses out ([`wm_http`]).
+
+use bytes::BytesMut;
+use wm_http::{Http, Response};
+use wm_protocol::Protocol;
+
+use super::{encode_with, unsupported, CloseReason, DecodeError, DynProtocol, ProtocolContext};
+use crate::{Message, SendError};
+
+/// Workerman's `http://`: each request whole (`Message::Request`, body collected up to the
+/// package size), answered in order by `Response`s (or a `Text` / `Binary` / `Json` body
+/// that becomes a `200`), streamed bodies as `Chunk`s or `Event`s after their head.
+#[derive(Debug)]
+pub struct HttpServerProtocol {
+    http: Http,
+    /// The connection is closing: no more requests are read, and it closes once the
+    /// requests already handed out are answered.
+    stopping: bool,
+}
+
+impl HttpServerProtocol {
+    /// A connection with these limits; the body limit is the package size.
+    pub fn new(context: &ProtocolContext) -> Self {
+        let config = wm_http::Config::default().max_body_size(context.limits.max_package_size);
+        Self {
+            http: Http::new(config),
+            stopping: false,
+        }
+    }
+
+    /// Nothing is owed to the peer: every request handed out was answered, its body done.
+    fn idle(&self) -> bool {
+        self.http.unanswered() == 0 && !self.http.streaming()
+    }
+}
+
+impl DynProtocol for HttpServerProtocol {
+    fn scheme(&self) -> &'static str {
+        "http"
+    }
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
+        if self.stopping {
+            src.clear();
+            return Ok(None);
+        }
+        Ok(self
+            .http
+            .decode(src)
+            .map_err(DecodeError::new)?
+            .map(|request| Message::Request(Box::new(request))))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
+        if self.stopping {
+            src.clear();
+            return Ok(None);
+        }
+        Ok(self
+            .http
+            .decode_eof(src)
+            .map_err(DecodeError::new)?
+            .map(|request| Message::Request(Box::new(request))))
+    }
+
+    #[inline]
+    fn encode(&mut self, message: Message, dst: &mut BytesMut) -> Result<(), SendError> {
+        match message {
+            Message::Response(response) => encode_with(&mut self.http, *response, dst),
+            Message::Text(text) => encode_with(&mut self.http, text.as_str(), dst),
+            Message::Binary(body) => {
+                let response = Response::new(200)
+                    .header("Content-Type", "application/octet-stream")
+                    .body(body);
+                encode_with(&mut self.http, response, dst)
+            }
+            Message::Json(value) => {
+                let response = Response::new(200)
+                    .header("Content-Type", "application/json")
+                    .body(value.to_string());
+                encode_with(&mut self.http, response, dst)
+            }
+            Message::Chunk(chunk) => encode_with(&mut self.http, chunk, dst),
+            Message::Event(event) => encode_with(&mut self.http, event, dst),
+            other => Err(unsupported(self.scheme(), &other)),
+        }
+    }
+
+    fn take_output(&mut self, dst: &mut BytesMut) -> usize {
+        self.http.take_output(dst)
+    }
+
+    fn close(&mut self, reason: &CloseReason, dst: &mut BytesMut) -> bool {
+        self.stopping = true;
+        if *reason == CloseReason::InternalError
+            && self.http.unanswered() > 0
+            && !self.http.streaming()
+        {
+            let response = Response::new(500)
+                .header("Connection", "close")
+                .body("500 Internal Server Error\n");
+            let _ = wm_protocol::Encode::encode(&mut self.http, response, dst);
+            return false;
+        }
+        !self.idle()
+    }
+
+    fn finished(&self) -> bool {
+        self.http.closing() || (self.stopping && self.idle())
+    }
+
+    fn reading_head(&self) -> bool {
+        !self.stopping && self.http.reading_head()
+    }
+}

@@ -1,0 +1,612 @@
+//! Workerman's `Worker`: a listener built from a URL, `count` threads serving it, and a
+//! graceful stop.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use tokio::sync::watch;
+
+use crate::connection::{EndpointShared, Kind, PeerAddr};
+use crate::driver::Driver;
+use crate::handler::{Callbacks, Handlers};
+use crate::registry::{self, ProtocolFactory, Transport};
+use crate::stats::Counters;
+use crate::url::{self, Address};
+use crate::{
+    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Handler, Message,
+    Registry, Stats,
+};
+
+/// Workerman's `DEFAULT_BACKLOG`; the kernel caps it at `net.core.somaxconn`.
+const BACKLOG: i32 = 102_400;
+
+/// Workerman's `TCP_KEEPALIVE_INTERVAL`: keepalive probes after 55 s of silence.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(55);
+
+/// The largest UDP datagram.
+const MAX_DATAGRAM: usize = 65_536;
+
+/// A listener: `Worker::new("websocket://0.0.0.0:2345")`, callbacks, then
+/// [`run`](Self::run) (until SIGINT or SIGTERM) or [`start`](Self::start).
+///
+/// ```no_run
+/// use wm_server::{Message, Worker};
+///
+/// Worker::new("websocket://127.0.0.1:2345")?
+///     .on_message(|connection, message| {
+///         if let Message::Text(text) = message {
+///             let _ = connection.send(format!("you said: {text}"));
+///         }
+///     })
+///     .run()?;
+/// # Ok::<(), wm_server::ConfigError>(())
+/// ```
+pub struct Worker {
+    url: String,
+    name: String,
+    scheme: String,
+    address: Address,
+    transport: Transport,
+    registry: Registry,
+    count: usize,
+    reuse_port: bool,
+    options: ConnectionOptions,
+    handlers: Handlers,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("url", &self.url)
+            .field("name", &self.name)
+            .field("transport", &self.transport)
+            .field("count", &self.count)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A listener for `url`, its scheme looked up in the built-in [`Registry`].
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
+        Self::with_registry(url, &Registry::new())
+    }
+
+    /// A listener for `url`, its scheme looked up in `registry`.
+    pub fn with_registry(url: &str, registry: &Registry) -> Result<Self, ConfigError> {
+        let parsed = url::parse(url, None)?;
+        let transport = match (&parsed.address, registry::transport(&parsed.scheme)) {
+            (Address::Unix(_), Some(Transport::Unix) | None) => Transport::Unix,
+            (Address::Unix(_), Some(_)) => {
+                return Err(ConfigError::InvalidUrl {
+                    url: url.to_owned(),
+                    reason: "a path is an address for unix:// only",
+                })
+            }
+            (Address::Inet { .. }, Some(Transport::Unix)) => {
+                return Err(ConfigError::InvalidUrl {
+                    url: url.to_owned(),
+                    reason: "unix:// takes a path: unix:///path/to.sock",
+                })
+            }
+            (Address::Inet { .. }, Some(transport)) => transport,
+            (Address::Inet { .. }, None) => Transport::Tcp,
+        };
+        let worker = Self {
+            url: url.to_owned(),
+            name: url.to_owned(),
+            scheme: parsed.scheme.to_ascii_lowercase(),
+            address: parsed.address,
+            transport,
+            registry: registry.clone(),
+            count: 1,
+            reuse_port: cfg!(target_os = "linux"),
+            options: ConnectionOptions::default(),
+            handlers: Handlers::Callbacks(Callbacks::default()),
+        };
+        // An unknown scheme fails here, not when the worker starts.
+        worker.factory()?;
+        Ok(worker)
+    }
+
+    fn factory(&self) -> Result<ProtocolFactory, ConfigError> {
+        self.registry.server(&self.scheme, self.transport)
+    }
+
+    /// Runs a protocol scheme over another transport: `text://` over UDP (each datagram
+    /// decoded on its own), say. Workerman's `$worker->transport`.
+    pub fn transport(mut self, transport: Transport) -> Result<Self, ConfigError> {
+        if transport == Transport::Unix || matches!(self.address, Address::Unix(_)) {
+            return Err(ConfigError::InvalidOption(
+                "a Unix socket is chosen by its path in the URL",
+            ));
+        }
+        self.transport = transport;
+        self.factory()?;
+        Ok(self)
+    }
+
+    /// The name in logs and stats (default: the URL).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// How many threads serve the listener, each with its own event loop (Workerman's
+    /// processes). Default 1.
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = count.max(1);
+        self
+    }
+
+    /// With `count` > 1, each thread listens on its own socket with `SO_REUSEPORT` and the
+    /// kernel spreads connections (default on Linux); otherwise the threads share one
+    /// socket.
+    pub fn reuse_port(mut self, reuse_port: bool) -> Self {
+        self.reuse_port = reuse_port;
+        self
+    }
+
+    /// The connections' limits and timeouts.
+    pub fn options(mut self, options: ConnectionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sends every event to `handler` (replacing closures set before).
+    pub fn handler(mut self, handler: impl Handler) -> Self {
+        self.handlers = Handlers::Object(Arc::new(handler));
+        self
+    }
+
+    /// `onConnect`.
+    pub fn on_connect(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().connect = Some(Arc::new(f));
+        self
+    }
+
+    /// `onMessage`.
+    pub fn on_message(mut self, f: impl Fn(&Connection, Message) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().message = Some(Arc::new(f));
+        self
+    }
+
+    /// `onClose`.
+    pub fn on_close(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().close = Some(Arc::new(f));
+        self
+    }
+
+    /// `onError`.
+    pub fn on_error(
+        mut self,
+        f: impl Fn(&Connection, &ConnectionError) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.callbacks_mut().error = Some(Arc::new(f));
+        self
+    }
+
+    /// `onBufferFull`.
+    pub fn on_buffer_full(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().buffer_full = Some(Arc::new(f));
+        self
+    }
+
+    /// `onBufferDrain`.
+    pub fn on_buffer_drain(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().buffer_drain = Some(Arc::new(f));
+        self
+    }
+
+    /// Binds, and starts the threads that serve the listener; returns at once. Binding
+    /// errors are returned here.
+    pub fn start(self) -> Result<WorkerHandle, ConfigError> {
+        self.options.check()?;
+        let factory = self.factory()?;
+        let endpoint = Arc::new(EndpointShared {
+            name: self.name.clone(),
+            scheme: self.scheme.clone(),
+            options: self.options,
+            handler: self.handlers.clone().into_handler(),
+            factory,
+            client: false,
+            counters: Counters::default(),
+            connections: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
+        });
+        let sockets = self.bind()?;
+        let local_addr = sockets
+            .first()
+            .and_then(|s| s.local_addr().ok())
+            .and_then(|a| {
+                a.as_socket()
+                    .map(PeerAddr::Inet)
+                    .or_else(|| a.as_pathname().map(|p| PeerAddr::Unix(Some(p.to_owned()))))
+            });
+        let (stop, _) = watch::channel(Signal::Run);
+        let mut threads = Vec::with_capacity(sockets.len());
+        for (index, socket) in sockets.into_iter().enumerate() {
+            let endpoint = endpoint.clone();
+            let signal = stop.subscribe();
+            let transport = self.transport;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(ConfigError::Runtime)?;
+            let thread = std::thread::Builder::new()
+                .name(format!("wm-worker-{index}"))
+                .spawn(move || runtime.block_on(serve(socket, transport, endpoint, signal)))
+                .map_err(ConfigError::Runtime)?;
+            threads.push(thread);
+        }
+        tracing::info!(name = %self.name, address = %self.address, threads = threads.len(), "listening");
+        Ok(WorkerHandle {
+            endpoint: Endpoint(endpoint),
+            local_addr,
+            unix_path: match &self.address {
+                Address::Unix(path) => Some(path.clone()),
+                Address::Inet { .. } => None,
+            },
+            stop,
+            threads,
+        })
+    }
+
+    /// Starts, serves until SIGINT or SIGTERM, stops gracefully; returns the counters.
+    pub fn run(self) -> Result<Stats, ConfigError> {
+        let handle = self.start()?;
+        wait_for_signal()?;
+        Ok(handle.stop())
+    }
+
+    /// The sockets to serve: one per thread with `SO_REUSEPORT`, else one shared.
+    fn bind(&self) -> Result<Vec<Socket>, ConfigError> {
+        let (domain, address) = match &self.address {
+            Address::Inet { host, port } => {
+                let address = resolve(host, *port)?;
+                (Domain::for_address(address), SockAddr::from(address))
+            }
+            Address::Unix(path) => {
+                remove_stale_socket(path);
+                let address = SockAddr::unix(path).map_err(|source| self.bind_error(source))?;
+                (Domain::UNIX, address)
+            }
+        };
+        let (kind, protocol) = match self.transport {
+            Transport::Tcp => (Type::STREAM, Some(Protocol::TCP)),
+            Transport::Udp => (Type::DGRAM, Some(Protocol::UDP)),
+            Transport::Unix => (Type::STREAM, None),
+        };
+        let separate = self.count > 1 && self.reuse_port && self.transport != Transport::Unix;
+        let mut sockets: Vec<Socket> = Vec::with_capacity(self.count);
+        let mut bound = address;
+        for _ in 0..self.count {
+            let socket = if separate || sockets.is_empty() {
+                let socket = Socket::new(domain, kind, protocol).map_err(|e| self.bind_error(e))?;
+                self.configure(&socket, separate)
+                    .map_err(|e| self.bind_error(e))?;
+                socket.bind(&bound).map_err(|e| self.bind_error(e))?;
+                if kind == Type::STREAM {
+                    socket.listen(BACKLOG).map_err(|e| self.bind_error(e))?;
+                }
+                // Port 0: the other threads bind the port the first one got.
+                bound = socket.local_addr().map_err(|e| self.bind_error(e))?;
+                socket
+            } else {
+                sockets[0]
+                    .try_clone()
+                    .map_err(|e: std::io::Error| self.bind_error(e))?
+            };
+            sockets.push(socket);
+        }
+        Ok(sockets)
+    }
+
+    fn configure(&self, socket: &Socket, reuse_port: bool) -> std::io::Result<()> {
+        socket.set_nonblocking(true)?;
+        if self.transport != Transport::Unix {
+            socket.set_reuse_address(true)?;
+            #[cfg(all(unix, not(target_os = "solaris"), not(target_os = "illumos")))]
+            if reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+        }
+        if self.transport == Transport::Tcp {
+            // Inherited by accepted sockets, as Workerman sets it on its listeners.
+            socket.set_tcp_keepalive(
+                &TcpKeepalive::new()
+                    .with_time(TCP_KEEPALIVE)
+                    .with_interval(TCP_KEEPALIVE),
+            )?;
+            socket.set_tcp_nodelay(true)?;
+        }
+        let _ = reuse_port;
+        Ok(())
+    }
+
+    fn bind_error(&self, source: std::io::Error) -> ConfigError {
+        ConfigError::Bind {
+            address: self.address.to_string(),
+            source,
+        }
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
+    (host, port)
+        .to_socket_addrs()
+        .and_then(|mut addresses| {
+            addresses
+                .next()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
+        })
+        .map_err(|source| ConfigError::Resolve {
+            address: format!("{host}:{port}"),
+            source,
+        })
+}
+
+/// A socket file left by a process that died is removed; one that answers is kept (and
+/// the bind then fails with "address in use").
+fn remove_stale_socket(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+        if is_socket && std::os::unix::net::UnixStream::connect(path).is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Run,
+    /// Stop accepting; connections are being closed.
+    StopAccepting,
+    /// Leave: the runtime is dropped with whatever is left.
+    Exit,
+}
+
+/// A started [`Worker`]: its address, connections and counters, and its stop.
+pub struct WorkerHandle {
+    endpoint: Endpoint,
+    local_addr: Option<PeerAddr>,
+    unix_path: Option<std::path::PathBuf>,
+    stop: watch::Sender<Signal>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("endpoint", &self.endpoint)
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerHandle {
+    /// The address listened on (the port the system chose, for port 0).
+    pub fn local_addr(&self) -> Option<&PeerAddr> {
+        self.local_addr.as_ref()
+    }
+
+    /// The TCP or UDP address listened on.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        match self.local_addr {
+            Some(PeerAddr::Inet(address)) => Some(address),
+            _ => None,
+        }
+    }
+
+    /// The listener's connections and counters.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.endpoint.stats()
+    }
+
+    /// Stops gracefully and waits: no more accepts; every connection closes its
+    /// protocol's way (WebSocket 1001 "going away", HTTP after the requests in hand are
+    /// answered) with what was queued written first; connections still open after the
+    /// close timeout are dropped. Returns the final counters.
+    pub fn stop(mut self) -> Stats {
+        self.shutdown();
+        self.endpoint.stats()
+    }
+
+    fn shutdown(&mut self) {
+        if self.threads.is_empty() {
+            return;
+        }
+        let shared = &self.endpoint.0;
+        shared.stopping.store(true, Ordering::Release);
+        let _ = self.stop.send(Signal::StopAccepting);
+        for connection in self.endpoint.connections() {
+            connection.close_with(crate::CloseReason::GoingAway);
+        }
+        let deadline = Instant::now() + shared.options.close_timeout + Duration::from_millis(200);
+        while self.endpoint.connection_count() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.stop.send(Signal::Exit);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        if let Some(path) = &self.unix_path {
+            let _ = std::fs::remove_file(path);
+        }
+        tracing::info!(name = %shared.name, stats = %self.endpoint.stats(), "stopped");
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts every worker, serves until SIGINT or SIGTERM, and stops them all gracefully:
+/// Workerman's `Worker::runAll()`. Returns each worker's counters, in order.
+pub fn run_all(workers: impl IntoIterator<Item = Worker>) -> Result<Vec<Stats>, ConfigError> {
+    let handles = workers
+        .into_iter()
+        .map(Worker::start)
+        .collect::<Result<Vec<_>, _>>()?;
+    wait_for_signal()?;
+    Ok(handles.into_iter().map(WorkerHandle::stop).collect())
+}
+
+/// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
+pub fn wait_for_signal() -> Result<(), ConfigError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ConfigError::Runtime)?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut terminate = signal(SignalKind::terminate()).map_err(ConfigError::Runtime)?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result.map_err(ConfigError::Runtime),
+                _ = terminate.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.map_err(ConfigError::Runtime)
+    })
+}
+
+/// One thread's event loop: accept (or receive datagrams) until told to stop, then let
+/// the connections close until told to exit.
+async fn serve(
+    socket: Socket,
+    transport: Transport,
+    endpoint: Arc<EndpointShared>,
+    mut signal: watch::Receiver<Signal>,
+) {
+    let accepting = async {
+        let result = match transport {
+            Transport::Tcp => accept_tcp(socket, &endpoint).await,
+            #[cfg(unix)]
+            Transport::Unix => accept_unix(socket, &endpoint).await,
+            Transport::Udp => receive_udp(socket, &endpoint).await,
+            #[cfg(not(unix))]
+            Transport::Unix => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::error!(name = %endpoint.name, %error, "listener failed");
+        }
+    };
+    tokio::select! {
+        () = accepting => {}
+        _ = signal.wait_for(|s| *s != Signal::Run) => {}
+    }
+    let _ = signal.wait_for(|s| *s == Signal::Exit).await;
+}
+
+async fn accept_tcp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(std::net::TcpListener::from(socket))?;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let local = stream.local_addr().ok().map(PeerAddr::Inet);
+                let connection =
+                    Connection::new(endpoint.clone(), Kind::Stream, PeerAddr::Inet(peer), local);
+                tokio::spawn(Driver::new(stream, connection).run());
+            }
+            Err(error) => accept_failed(error).await,
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn accept_unix(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io::Result<()> {
+    let listener =
+        tokio::net::UnixListener::from_std(std::os::unix::net::UnixListener::from(socket))?;
+    let local = listener
+        .local_addr()
+        .ok()
+        .map(|a| PeerAddr::Unix(a.as_pathname().map(ToOwned::to_owned)));
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let peer = PeerAddr::Unix(peer.as_pathname().map(ToOwned::to_owned));
+                let connection =
+                    Connection::new(endpoint.clone(), Kind::Stream, peer, local.clone());
+                tokio::spawn(Driver::new(stream, connection).run());
+            }
+            Err(error) => accept_failed(error).await,
+        }
+    }
+}
+
+/// Out of file descriptors, say: log, breathe, go on.
+async fn accept_failed(error: std::io::Error) {
+    tracing::warn!(%error, "accept failed");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// UDP: each datagram decoded on its own, and handed out with a connection whose sends
+/// go back to its sender. No connect or close events.
+async fn receive_udp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io::Result<()> {
+    let socket = Arc::new(tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(
+        socket,
+    ))?);
+    let local = socket.local_addr().ok().map(PeerAddr::Inet);
+    let mut buffer = BytesMut::with_capacity(MAX_DATAGRAM);
+    loop {
+        buffer.clear();
+        buffer.reserve(MAX_DATAGRAM);
+        let (length, peer) = match socket.recv_buf_from(&mut buffer).await {
+            Ok(received) => received,
+            Err(error) => {
+                // An ICMP error from an earlier send shows up here on some systems.
+                tracing::debug!(%error, "udp receive failed");
+                continue;
+            }
+        };
+        let counters = &endpoint.counters;
+        Counters::add(&counters.bytes_read, length as u64);
+        let connection = Connection::new(
+            endpoint.clone(),
+            Kind::Datagram {
+                socket: socket.clone(),
+                peer,
+            },
+            PeerAddr::Inet(peer),
+            local.clone(),
+        );
+        let mut datagram = buffer.split();
+        loop {
+            let decoded = crate::connection::lock(&connection.0.state)
+                .protocol
+                .decode_eof(&mut datagram);
+            match decoded {
+                Ok(Some(message)) => {
+                    Counters::add(&counters.messages_received, 1);
+                    connection.callback(|handler, conn| handler.on_message(conn, message));
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    Counters::add(&counters.protocol_errors, 1);
+                    let error = ConnectionError::Protocol(error);
+                    connection.callback(|handler, conn| handler.on_error(conn, &error));
+                    break;
+                }
+            }
+        }
+    }
+}
