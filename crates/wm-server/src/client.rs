@@ -17,7 +17,7 @@ use crate::stats::Counters;
 use crate::url::{self, Address};
 use crate::{
     ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Handler, Message,
-    Registry,
+    Registry, TlsClient,
 };
 
 /// The WebSocket handshake options of a `ws://` client.
@@ -31,8 +31,9 @@ struct WsOptions {
 /// A client: `Client::new("ws://127.0.0.1:2345/chat")`, callbacks, then
 /// [`start`](Self::start) on a tokio runtime.
 ///
-/// Schemes: `ws` (the WebSocket client), `text`, `frame`, `jsonnl`, any registered
-/// protocol, and bare `tcp` / `unix` (`unix:///path.sock`). `on_connect` fires once the
+/// Schemes: `ws` (the WebSocket client) and `wss` (over TLS), `text`, `frame`, `jsonnl`,
+/// any registered protocol, and bare `tcp` / `unix` (`unix:///path.sock`), `ssl` / `tls`
+/// (bare TCP over TLS). `on_connect` fires once the
 /// transport is connected (for `ws://`, before the `101`: what is sent then follows the
 /// handshake); a failed connect gives `on_error` with [`ConnectionError::Connect`], then
 /// `on_close`, as in Workerman.
@@ -65,6 +66,7 @@ pub struct Client {
     options: ConnectionOptions,
     handlers: Handlers,
     reconnect: Option<Duration>,
+    tls: Option<TlsClient>,
 }
 
 impl std::fmt::Debug for Client {
@@ -90,24 +92,22 @@ impl Client {
             .unwrap_or_default();
         let default_port = match lower.as_str() {
             "ws" => Some(80),
+            "wss" => Some(443),
             _ => None,
         };
         let parsed = url::parse(url, default_port)?;
         let scheme = parsed.scheme.to_ascii_lowercase();
+        // The TLS schemes: `wss` is `ws` over TLS; `ssl` and `tls` are bare TCP over TLS.
+        let tls = matches!(scheme.as_str(), "wss" | "ssl" | "tls").then(TlsClient::default);
         let factory = match scheme.as_str() {
-            "ws" => {
+            "ws" | "wss" => {
                 ClientRequest::new(url).map_err(|_| ConfigError::InvalidUrl {
                     url: url.to_owned(),
                     reason: "not a valid ws:// URL",
                 })?;
                 None
             }
-            "wss" => {
-                return Err(ConfigError::UnsupportedTransport {
-                    scheme,
-                    transport: "TLS (not built in yet)",
-                })
-            }
+            "ssl" | "tls" => Some(registry.client("tcp")?),
             "udp" => {
                 return Err(ConfigError::UnsupportedTransport {
                     scheme,
@@ -116,10 +116,11 @@ impl Client {
             }
             _ => Some(registry.client(&scheme)?),
         };
-        if matches!(parsed.address, Address::Unix(_)) && scheme == "ws" {
+        if matches!(parsed.address, Address::Unix(_)) && (scheme.starts_with("ws") || tls.is_some())
+        {
             return Err(ConfigError::InvalidUrl {
                 url: url.to_owned(),
-                reason: "ws:// takes a host and port",
+                reason: "ws://, wss:// and TLS take a host and port",
             });
         }
         Ok(Self {
@@ -131,6 +132,7 @@ impl Client {
             options: ConnectionOptions::default(),
             handlers: Handlers::Callbacks(Callbacks::default()),
             reconnect: None,
+            tls,
         })
     }
 
@@ -144,6 +146,13 @@ impl Client {
     /// until [`ClientHandle::stop`]. Workerman's `reconnect()`, made automatic.
     pub fn reconnect(mut self, delay: Option<Duration>) -> Self {
         self.reconnect = delay;
+        self
+    }
+
+    /// Connects over TLS trusting `tls` (for `wss://`, `ssl://` the default trusts the
+    /// Mozilla roots; any other TCP scheme can be put over TLS this way).
+    pub fn tls(mut self, tls: TlsClient) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -249,7 +258,12 @@ impl Client {
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         });
-        let task = tokio::spawn(run(self.address, self.reconnect, endpoint.clone()));
+        let task = tokio::spawn(run(
+            self.address,
+            self.tls,
+            self.reconnect,
+            endpoint.clone(),
+        ));
         ClientHandle {
             endpoint: Endpoint(endpoint),
             task,
@@ -257,9 +271,22 @@ impl Client {
     }
 }
 
-async fn run(address: Address, reconnect: Option<Duration>, endpoint: Arc<EndpointShared>) {
+async fn run(
+    address: Address,
+    tls: Option<TlsClient>,
+    reconnect: Option<Duration>,
+    endpoint: Arc<EndpointShared>,
+) {
     loop {
-        match connect(&address).await {
+        let limit = endpoint.options.handshake_timeout.unwrap_or(Duration::MAX);
+        let connected = match tokio::time::timeout(limit, connect(&address, tls.as_ref())).await {
+            Ok(result) => result,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no connection within the handshake timeout",
+            )),
+        };
+        match connected {
             Ok(stream) => {
                 let connection = Connection::new(
                     endpoint.clone(),
@@ -269,6 +296,7 @@ async fn run(address: Address, reconnect: Option<Duration>, endpoint: Arc<Endpoi
                 );
                 match stream.io {
                     Stream::Tcp(tcp) => Driver::new(tcp, connection).run().await,
+                    Stream::Tls(tls) => Driver::new(*tls, connection).run().await,
                     #[cfg(unix)]
                     Stream::Unix(unix) => Driver::new(unix, connection).run().await,
                 }
@@ -314,6 +342,7 @@ fn bracket(host: &str) -> String {
 
 enum Stream {
     Tcp(tokio::net::TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
@@ -324,16 +353,22 @@ struct Connected {
     local: Option<PeerAddr>,
 }
 
-async fn connect(address: &Address) -> std::io::Result<Connected> {
+async fn connect(address: &Address, tls: Option<&TlsClient>) -> std::io::Result<Connected> {
     match address {
         Address::Inet { host, port } => {
             let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
             tcp.set_nodelay(true)?;
-            Ok(Connected {
-                peer: PeerAddr::Inet(tcp.peer_addr()?),
-                local: tcp.local_addr().ok().map(PeerAddr::Inet),
-                io: Stream::Tcp(tcp),
-            })
+            let peer = PeerAddr::Inet(tcp.peer_addr()?);
+            let local = tcp.local_addr().ok().map(PeerAddr::Inet);
+            let io = match tls {
+                None => Stream::Tcp(tcp),
+                Some(tls) => {
+                    let name = rustls::pki_types::ServerName::try_from(host.clone())
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                    Stream::Tls(Box::new(tls.0.connect(name, tcp).await?))
+                }
+            };
+            Ok(Connected { io, peer, local })
         }
         #[cfg(unix)]
         Address::Unix(path) => {

@@ -61,6 +61,26 @@ ready_then_read!(tokio::net::TcpStream);
 #[cfg(unix)]
 ready_then_read!(tokio::net::UnixStream);
 
+/// TLS streams: rustls decrypts into its own buffer, so there is no readiness to wait
+/// for first; the read buffer is reserved up front.
+macro_rules! read_into_reserved {
+    ($stream:ty) => {
+        impl Io for $stream {
+            fn poll_read_into(
+                &mut self,
+                cx: &mut Context<'_>,
+                buf: &mut BytesMut,
+            ) -> Poll<io::Result<usize>> {
+                reserve(buf);
+                tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
+            }
+        }
+    };
+}
+
+read_into_reserved!(tokio_rustls::server::TlsStream<tokio::net::TcpStream>);
+read_into_reserved!(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
 fn reserve(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < READ_SIZE / 4 {
         buf.reserve(READ_SIZE);

@@ -59,6 +59,10 @@ pub enum ConfigError {
         /// Why (address in use, permission denied, …).
         source: io::Error,
     },
+    /// The TLS certificate, key or settings are unusable, or a TLS scheme (`wss`,
+    /// `https`, `ssl`) has none.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The worker threads or runtimes could not be started.
     #[error("cannot start the worker: {0}")]
     Runtime(io::Error),

@@ -67,6 +67,7 @@ mod options;
 pub mod protocols;
 mod registry;
 mod stats;
+mod tls;
 mod url;
 mod worker;
 
@@ -82,4 +83,5 @@ pub use options::{
 pub use protocols::CloseReason;
 pub use registry::{ProtocolFactory, Registry, Transport};
 pub use stats::Stats;
-pub use worker::{run_all, wait_for_signal, Worker, WorkerHandle};
+pub use tls::{TlsClient, TlsServer};
+pub use worker::{run_all, StopSignals, Worker, WorkerHandle};

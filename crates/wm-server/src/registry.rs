@@ -162,7 +162,7 @@ impl Registry {
                 Box::new(RawProtocol::new(name)) as Box<dyn DynProtocol>
             }));
         }
-        if matches!(lower.as_str(), "ws" | "wss") {
+        if lower == "ws" {
             return Err(ConfigError::WrongSide {
                 scheme: scheme.to_owned(),
                 side: "clients",

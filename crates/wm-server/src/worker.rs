@@ -20,7 +20,7 @@ use crate::stats::Counters;
 use crate::url::{self, Address};
 use crate::{
     ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Handler, Message,
-    Registry, Stats,
+    Registry, Stats, TlsServer,
 };
 
 /// Workerman's `DEFAULT_BACKLOG`; the kernel caps it at `net.core.somaxconn`.
@@ -58,6 +58,9 @@ pub struct Worker {
     reuse_port: bool,
     options: ConnectionOptions,
     handlers: Handlers,
+    tls: Option<TlsServer>,
+    /// `wss`, `https`, `ssl`: the scheme says TLS, so a certificate is required.
+    tls_required: bool,
 }
 
 impl std::fmt::Debug for Worker {
@@ -80,7 +83,16 @@ impl Worker {
 
     /// A listener for `url`, its scheme looked up in `registry`.
     pub fn with_registry(url: &str, registry: &Registry) -> Result<Self, ConfigError> {
-        let parsed = url::parse(url, None)?;
+        let mut parsed = url::parse(url, None)?;
+        // The TLS schemes are their protocol over TLS (Workerman: `transport = 'ssl'`).
+        let lower = parsed.scheme.to_ascii_lowercase();
+        let tls_required = matches!(lower.as_str(), "wss" | "https" | "ssl");
+        match lower.as_str() {
+            "wss" => parsed.scheme = "websocket".to_owned(),
+            "https" => parsed.scheme = "http".to_owned(),
+            "ssl" => parsed.scheme = "tcp".to_owned(),
+            _ => {}
+        }
         let transport = match (&parsed.address, registry::transport(&parsed.scheme)) {
             (Address::Unix(_), Some(Transport::Unix) | None) => Transport::Unix,
             (Address::Unix(_), Some(_)) => {
@@ -109,6 +121,8 @@ impl Worker {
             reuse_port: cfg!(target_os = "linux"),
             options: ConnectionOptions::default(),
             handlers: Handlers::Callbacks(Callbacks::default()),
+            tls: None,
+            tls_required,
         };
         // An unknown scheme fails here, not when the worker starts.
         worker.factory()?;
@@ -130,6 +144,13 @@ impl Worker {
         self.transport = transport;
         self.factory()?;
         Ok(self)
+    }
+
+    /// Serves TLS with this certificate: required for `wss://`, `https://` and `ssl://`,
+    /// and possible for any other TCP scheme.
+    pub fn tls(mut self, tls: TlsServer) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The name in logs and stats (default: the URL).
@@ -208,6 +229,18 @@ impl Worker {
     /// errors are returned here.
     pub fn start(self) -> Result<WorkerHandle, ConfigError> {
         self.options.check()?;
+        if self.tls_required && self.tls.is_none() {
+            return Err(ConfigError::Tls(format!(
+                "{} needs a certificate (Worker::tls)",
+                self.url
+            )));
+        }
+        if self.tls.is_some() && self.transport != Transport::Tcp {
+            return Err(ConfigError::UnsupportedTransport {
+                scheme: self.scheme.clone(),
+                transport: "TLS over a transport other than TCP",
+            });
+        }
         let factory = self.factory()?;
         let endpoint = Arc::new(EndpointShared {
             name: self.name.clone(),
@@ -235,13 +268,14 @@ impl Worker {
             let endpoint = endpoint.clone();
             let signal = stop.subscribe();
             let transport = self.transport;
+            let tls = self.tls.clone();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(ConfigError::Runtime)?;
             let thread = std::thread::Builder::new()
                 .name(format!("wm-worker-{index}"))
-                .spawn(move || runtime.block_on(serve(socket, transport, endpoint, signal)))
+                .spawn(move || runtime.block_on(serve(socket, transport, tls, endpoint, signal)))
                 .map_err(ConfigError::Runtime)?;
             threads.push(thread);
         }
@@ -260,8 +294,9 @@ impl Worker {
 
     /// Starts, serves until SIGINT or SIGTERM, stops gracefully; returns the counters.
     pub fn run(self) -> Result<Stats, ConfigError> {
+        let signals = StopSignals::install()?;
         let handle = self.start()?;
-        wait_for_signal()?;
+        signals.wait()?;
         Ok(handle.stop())
     }
 
@@ -459,33 +494,77 @@ impl Drop for WorkerHandle {
 /// Starts every worker, serves until SIGINT or SIGTERM, and stops them all gracefully:
 /// Workerman's `Worker::runAll()`. Returns each worker's counters, in order.
 pub fn run_all(workers: impl IntoIterator<Item = Worker>) -> Result<Vec<Stats>, ConfigError> {
+    let signals = StopSignals::install()?;
     let handles = workers
         .into_iter()
         .map(Worker::start)
         .collect::<Result<Vec<_>, _>>()?;
-    wait_for_signal()?;
+    signals.wait()?;
     Ok(handles.into_iter().map(WorkerHandle::stop).collect())
 }
 
-/// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
-pub fn wait_for_signal() -> Result<(), ConfigError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ConfigError::Runtime)?;
-    runtime.block_on(async {
+/// SIGINT and SIGTERM, caught from the moment [`install`](Self::install) returns: make
+/// one before telling the world the server is up, so that a SIGTERM sent at once stops
+/// it gracefully instead of killing it.
+pub struct StopSignals {
+    runtime: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl std::fmt::Debug for StopSignals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopSignals")
+    }
+}
+
+impl StopSignals {
+    /// Sets the handlers now.
+    pub fn install() -> Result<Self, ConfigError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ConfigError::Runtime)?;
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            let mut terminate = signal(SignalKind::terminate()).map_err(ConfigError::Runtime)?;
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => result.map_err(ConfigError::Runtime),
-                _ = terminate.recv() => Ok(()),
-            }
+            let _context = runtime.enter();
+            let interrupt = signal(SignalKind::interrupt()).map_err(ConfigError::Runtime)?;
+            let terminate = signal(SignalKind::terminate()).map_err(ConfigError::Runtime)?;
+            Ok(Self {
+                runtime,
+                interrupt,
+                terminate,
+            })
         }
         #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await.map_err(ConfigError::Runtime)
-    })
+        Ok(Self { runtime })
+    }
+
+    /// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
+    pub fn wait(self) -> Result<(), ConfigError> {
+        #[cfg(unix)]
+        {
+            let Self {
+                runtime,
+                mut interrupt,
+                mut terminate,
+            } = self;
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            });
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        self.runtime
+            .block_on(tokio::signal::ctrl_c())
+            .map_err(ConfigError::Runtime)
+    }
 }
 
 /// One thread's event loop: accept (or receive datagrams) until told to stop, then let
@@ -493,12 +572,13 @@ pub fn wait_for_signal() -> Result<(), ConfigError> {
 async fn serve(
     socket: Socket,
     transport: Transport,
+    tls: Option<TlsServer>,
     endpoint: Arc<EndpointShared>,
     mut signal: watch::Receiver<Signal>,
 ) {
     let accepting = async {
         let result = match transport {
-            Transport::Tcp => accept_tcp(socket, &endpoint).await,
+            Transport::Tcp => accept_tcp(socket, tls, &endpoint).await,
             #[cfg(unix)]
             Transport::Unix => accept_unix(socket, &endpoint).await,
             Transport::Udp => receive_udp(socket, &endpoint).await,
@@ -516,16 +596,52 @@ async fn serve(
     let _ = signal.wait_for(|s| *s == Signal::Exit).await;
 }
 
-async fn accept_tcp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io::Result<()> {
+async fn accept_tcp(
+    socket: Socket,
+    tls: Option<TlsServer>,
+    endpoint: &Arc<EndpointShared>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(std::net::TcpListener::from(socket))?;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().ok().map(PeerAddr::Inet);
-                let connection =
-                    Connection::new(endpoint.clone(), Kind::Stream, PeerAddr::Inet(peer), local);
-                tokio::spawn(Driver::new(stream, connection).run());
+                let Some(tls) = &tls else {
+                    let connection = Connection::new(
+                        endpoint.clone(),
+                        Kind::Stream,
+                        PeerAddr::Inet(peer),
+                        local,
+                    );
+                    tokio::spawn(Driver::new(stream, connection).run());
+                    continue;
+                };
+                let acceptor = tls.0.clone();
+                let endpoint = endpoint.clone();
+                tokio::spawn(async move {
+                    // The TLS handshake is bounded by the handshake timeout too.
+                    let limit = endpoint.options.handshake_timeout.unwrap_or(Duration::MAX);
+                    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let connection = Connection::new(
+                                endpoint,
+                                Kind::Stream,
+                                PeerAddr::Inet(peer),
+                                local,
+                            );
+                            Driver::new(stream, connection).run().await;
+                        }
+                        Ok(Err(error)) => {
+                            Counters::add(&endpoint.counters.protocol_errors, 1);
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            Counters::add(&endpoint.counters.timeouts, 1);
+                            tracing::debug!(%peer, "TLS handshake timeout");
+                        }
+                    }
+                });
             }
             Err(error) => accept_failed(error).await,
         }

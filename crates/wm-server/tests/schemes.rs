@@ -252,9 +252,6 @@ fn schemes_are_checked_when_the_worker_is_built() {
         ("ws://127.0.0.1:1", |e| {
             matches!(e, ConfigError::WrongSide { .. })
         }),
-        ("wss://127.0.0.1:1", |e| {
-            matches!(e, ConfigError::WrongSide { .. })
-        }),
         ("127.0.0.1:1", |e| {
             matches!(e, ConfigError::InvalidUrl { .. })
         }),

@@ -16,18 +16,22 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use wm_server::{Client, ConnectionError, ConnectionOptions, Message};
+use wm_server::{Client, ConnectionError, ConnectionOptions, Message, TlsClient};
 
 use crate::escape::escape;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Where to connect: ws://host:port/path, text://host:port, frame://…, jsonnl://…,
-    /// tcp://…, unix:///path.sock
+    /// Where to connect: ws://host:port/path, wss://…, text://host:port, frame://…,
+    /// jsonnl://…, tcp://…, unix:///path.sock
     url: String,
     /// Seconds to wait for outstanding replies once stdin ends (and for the connection).
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
+    /// wss:// (or any scheme over TLS): trust only the certificates in this PEM file
+    /// instead of the Mozilla roots.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
     /// ws://: send each line as a binary message instead of text.
     #[arg(long)]
     binary: bool,
@@ -64,7 +68,11 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let name = scheme.clone();
         // The handshake gets the same bound as the rest.
         let options = ConnectionOptions::default().handshake_timeout(Some(timeout));
-        Client::new(&args.url)?
+        let mut client = Client::new(&args.url)?;
+        if let Some(ca) = &args.ca {
+            client = client.tls(TlsClient::with_root_pem(&std::fs::read(ca)?)?);
+        }
+        client
             .options(options)
             .on_connect(move |_| drop(on_connect.send(Event::Connected)))
             .on_message(move |_, message| {
@@ -160,7 +168,7 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                             }
                         },
                         "tcp" | "unix" => Message::Binary(format!("{line}\n").into_bytes().into()),
-                        "ws" if args.binary => Message::Binary(line.into_bytes().into()),
+                        "ws" | "wss" if args.binary => Message::Binary(line.into_bytes().into()),
                         _ => Message::Text(line),
                     };
                     match connection.send(message) {

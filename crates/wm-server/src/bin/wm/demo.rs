@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .socket_addr()
         .expect("an http:// listener has an address");
     // Before the line that says we listen: a SIGTERM right after it stops gracefully.
-    let signals = crate::Signals::new()?;
+    let signals = wm_server::StopSignals::install()?;
     println!("wm demo: open http://{address}/ in two browser tabs (chat on ws://127.0.0.1:{ws_port}/chat); Ctrl-C stops");
     signals.wait()?;
     eprintln!("page: {}", web.stop());

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 
 use serde_json::json;
-use wm_server::{Connection, ConnectionOptions, Message, Worker};
+use wm_server::{Connection, ConnectionOptions, Message, TlsServer, Worker};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,6 +21,12 @@ pub struct Args {
     /// Threads per listener.
     #[arg(long, default_value_t = 1)]
     count: usize,
+    /// TLS certificate chain (PEM), for wss://, https:// (or any TCP scheme).
+    #[arg(long, requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
     /// Largest message accepted, in bytes.
     #[arg(long, default_value_t = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE)]
     max_package_size: usize,
@@ -28,21 +34,27 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let options = ConnectionOptions::default().max_package_size(args.max_package_size);
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(TlsServer::from_pem_files(cert, key)?),
+        _ => None,
+    };
     let mut workers = Vec::new();
     for url in &args.urls {
-        workers.push(
-            Worker::new(url)?
-                .count(args.count)
-                .options(options)
-                .on_message(echo),
-        );
+        let mut worker = Worker::new(url)?
+            .count(args.count)
+            .options(options)
+            .on_message(echo);
+        if let Some(tls) = &tls {
+            worker = worker.tls(tls.clone());
+        }
+        workers.push(worker);
     }
     let handles = workers
         .into_iter()
         .map(Worker::start)
         .collect::<Result<Vec<_>, _>>()?;
     // Before the lines that say we listen: a SIGTERM right after them stops gracefully.
-    let signals = crate::Signals::new()?;
+    let signals = wm_server::StopSignals::install()?;
     for (url, handle) in args.urls.iter().zip(&handles) {
         match handle.local_addr() {
             Some(address) => println!("{url} listening on {address}"),

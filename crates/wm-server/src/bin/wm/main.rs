@@ -37,63 +37,6 @@ enum Command {
     Connect(connect::Args),
 }
 
-/// SIGINT and SIGTERM, caught from the moment [`Signals::new`] returns.
-///
-/// [`wm_server::wait_for_signal`] sets its handlers only when called, so a SIGTERM sent as
-/// soon as `wm echo` / `wm demo` printed that they listen met the default action and
-/// killed them: no graceful stop, no stats. They make a `Signals` before printing.
-pub struct Signals {
-    runtime: tokio::runtime::Runtime,
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Sets the handlers now.
-    pub fn new() -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let _context = runtime.enter();
-            let interrupt = signal(SignalKind::interrupt())?;
-            let terminate = signal(SignalKind::terminate())?;
-            Ok(Self {
-                runtime,
-                interrupt,
-                terminate,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Self { runtime })
-    }
-
-    /// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
-    pub fn wait(self) -> std::io::Result<()> {
-        #[cfg(unix)]
-        {
-            let Self {
-                runtime,
-                mut interrupt,
-                mut terminate,
-            } = self;
-            runtime.block_on(async {
-                tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                }
-            });
-            Ok(())
-        }
-        #[cfg(not(unix))]
-        self.runtime.block_on(tokio::signal::ctrl_c())
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
