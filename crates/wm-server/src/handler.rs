@@ -23,7 +23,7 @@ pub trait Handler: Send + Sync + 'static {
     fn on_message(&self, connection: &Connection, message: Message);
 
     /// The connection is closed and gone from the listener's
-    /// [`connections`](crate::Listener::connections).
+    /// [`connections`](crate::Endpoint::connections).
     fn on_close(&self, connection: &Connection) {
         let _ = connection;
     }
