@@ -529,6 +529,14 @@ fn a_client_answered_in_another_protocol_fails_at_the_first_bytes() {
         );
         assert_eq!(ws.state(), State::Closed);
     }
+    // The error is the same however the answer is split (found by the fuzzer: it named
+    // the bytes seen so far).
+    for wire in [&b"\xfd\xc1"[..], b"HTX/1.1 101", b"GET / HTTP/1.1\r\n"] {
+        assert_every_split(
+            || WebSocket::connecting(Config::default(), client_request()).unwrap(),
+            wire,
+        );
+    }
     // A prefix of "HTTP/" waits for more.
     for wire in [&b"H"[..], b"HTT", b"HTTP/"] {
         assert!(matches!(client_reads(client_request(), wire).0, Ok(None)));

@@ -257,11 +257,17 @@ impl ResponseReader {
         // A peer that answers with something other than HTTP (a text or frame server
         // echoing the request, say) is told apart from its first bytes, not after a
         // timeout waiting for a blank line that never comes.
-        let prefix = &buf[..buf.len().min(HTTP_PREFIX.len())];
-        if !HTTP_PREFIX.starts_with(prefix) {
+        // The error names the first byte that differs, which is the same however the
+        // answer was split into reads.
+        if let Some((at, &byte)) = buf
+            .iter()
+            .zip(HTTP_PREFIX)
+            .enumerate()
+            .find_map(|(at, (got, want))| (got != want).then_some((at, got)))
+        {
             return Err(HandshakeError::Malformed(format!(
-                "the answer does not start with HTTP/ but with {:?}",
-                String::from_utf8_lossy(prefix)
+                "the answer is not HTTP: byte {at} is {byte:#04x}, not {:?}",
+                HTTP_PREFIX[at] as char
             )));
         }
         match self.head.find_end(buf, limit)? {
