@@ -322,6 +322,9 @@ impl Connection {
                     limit: high,
                 });
             }
+            if state.out.capacity() == 0 {
+                state.out = crate::buffers::take(crate::driver::READ_SIZE);
+            }
             state.protocol.encode(message, &mut state.out)?;
             state.messages_sent += 1;
             let now_full = !state.full && state.out.len() >= high;

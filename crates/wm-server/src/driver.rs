@@ -14,25 +14,29 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
+use crate::buffers;
 use crate::connection::{lock, CloseRequest, Connection, Status};
 use crate::protocols::{CloseReason, DecodeError};
 use crate::stats::Counters;
 use crate::{ConnectionError, TimeoutKind};
 
-/// The first read buffer's size, and how much room a read gets at least.
-const READ_SIZE: usize = 8 * 1024;
+/// How much room a read gets at first, and at least.
+pub(crate) const READ_SIZE: usize = 8 * 1024;
 
-/// A send buffer larger than this is given back to the allocator once written, so an
-/// idle connection that once sent a big message does not keep its buffer.
-const KEEP_OUT_CAPACITY: usize = 64 * 1024;
+/// How much room a read gets at most. A read that fills its room doubles the next one's
+/// (fewer system calls for a peer that sends a lot at once: 16 messages of 16 KiB in
+/// flight); reads that use little of it halve it again.
+const MAX_READ_SIZE: usize = 256 * 1024;
 
 /// A stream transport the driver can run: it reads into a `BytesMut` that it grows only
 /// once the transport is readable, so an idle connection holds no read buffer.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// Reads into `buf`, with at least about `room` bytes free for the read.
     fn poll_read_into(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
+        room: usize,
     ) -> Poll<io::Result<usize>>;
 }
 
@@ -43,15 +47,14 @@ macro_rules! ready_then_read {
                 &mut self,
                 cx: &mut Context<'_>,
                 buf: &mut BytesMut,
+                room: usize,
             ) -> Poll<io::Result<usize>> {
-                loop {
-                    ready!(self.poll_read_ready(cx))?;
-                    reserve(buf);
-                    match self.try_read_buf(buf) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        result => return Poll::Ready(result),
-                    }
-                }
+                ready!(self.poll_read_ready(cx))?;
+                reserve(buf, room);
+                // poll_read rather than try_read: a read that does not fill the buffer
+                // clears the readiness, which saves the read that would only say
+                // EWOULDBLOCK (one system call in three for a request-reply peer).
+                tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
             }
         }
     };
@@ -70,8 +73,9 @@ macro_rules! read_into_reserved {
                 &mut self,
                 cx: &mut Context<'_>,
                 buf: &mut BytesMut,
+                room: usize,
             ) -> Poll<io::Result<usize>> {
-                reserve(buf);
+                reserve(buf, room);
                 tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
             }
         }
@@ -81,10 +85,22 @@ macro_rules! read_into_reserved {
 read_into_reserved!(tokio_rustls::server::TlsStream<tokio::net::TcpStream>);
 read_into_reserved!(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
 
-fn reserve(buf: &mut BytesMut) {
-    if buf.capacity() - buf.len() < READ_SIZE / 4 {
-        buf.reserve(READ_SIZE);
+fn reserve(buf: &mut BytesMut, room: usize) {
+    if buf.capacity() == 0 {
+        *buf = buffers::take(room);
+    } else if buf.capacity() - buf.len() < room / 4 {
+        buf.reserve(room);
     }
+}
+
+/// The protocol's state as the driver needs it after a write.
+#[derive(Debug, Clone, Copy)]
+struct Snapshot {
+    /// A close request waits (nothing was written).
+    close_pending: bool,
+    finished: bool,
+    handshaking: bool,
+    reading_head: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +126,8 @@ pub(crate) struct Driver<S> {
     io: S,
     conn: Connection,
     read: BytesMut,
+    /// The room the next read gets (see [`MAX_READ_SIZE`]).
+    read_size: usize,
     eof: bool,
     /// Bytes arrived that were not decoded yet (receiving was paused mid-batch).
     undecoded: bool,
@@ -129,6 +147,7 @@ impl<S: Io> Driver<S> {
             io,
             conn,
             read: BytesMut::new(),
+            read_size: READ_SIZE,
             eof: false,
             undecoded: false,
             phase: Phase::Open,
@@ -202,16 +221,19 @@ impl<S: Io> Driver<S> {
     /// Reads, handles and writes until the connection starts closing.
     fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Phase> {
         loop {
-            if let Some(next) = self.take_close_request() {
-                return Poll::Ready(next);
+            let (close, paused) = {
+                let mut state = lock(&self.conn.0.state);
+                (state.close.take(), state.paused)
+            };
+            if let Some(request) = close {
+                return Poll::Ready(self.closing_phase(request));
             }
-            let paused = lock(&self.conn.0.state).paused;
             let mut progress = false;
             if !paused && self.undecoded {
                 self.decode_and_dispatch();
                 progress = true;
             } else if !paused && !self.eof {
-                match self.io.poll_read_into(cx, &mut self.read) {
+                match self.poll_read(cx) {
                     Poll::Ready(Ok(0)) => {
                         self.eof = true;
                         self.decode_eof_and_dispatch();
@@ -236,32 +258,32 @@ impl<S: Io> Driver<S> {
                     Poll::Pending => {}
                 }
             }
-            if let Some(next) = self.take_close_request() {
-                // Before writing: an abort drops what the handler just queued.
-                return Poll::Ready(next);
+            let (written, snapshot) = self.poll_write_out(cx);
+            if snapshot.close_pending {
+                // Not written: an abort drops what the handler just queued; a graceful
+                // close writes it in its own phase.
+                continue;
             }
-            match self.poll_write_out(cx) {
+            match written {
                 Poll::Ready(Err(error)) => {
                     self.error(ConnectionError::Io(error));
                     return Poll::Ready(Phase::Done);
                 }
-                Poll::Ready(Ok(())) => {
-                    if lock(&self.conn.0.state).protocol.finished() {
-                        self.request_close(false);
-                        continue;
-                    }
+                Poll::Ready(Ok(())) if snapshot.finished => {
+                    self.request_close(false);
+                    continue;
                 }
-                Poll::Pending => {}
+                _ => {}
             }
             if self.read.is_empty() && !self.undecoded && self.read.capacity() > 0 {
                 // Nothing partial is buffered: give the buffer back (an idle connection
                 // holds none; the messages handed out keep their own slices alive).
-                self.read = BytesMut::new();
+                buffers::give(std::mem::take(&mut self.read));
             }
             if progress {
                 continue;
             }
-            if let Some(kind) = self.poll_open_timers(cx) {
+            if let Some(kind) = self.poll_open_timers(cx, &snapshot) {
                 self.timeout(kind);
                 continue;
             }
@@ -269,16 +291,28 @@ impl<S: Io> Driver<S> {
         }
     }
 
-    /// Acts on a close asked for through the handle (or by the driver itself).
-    fn take_close_request(&mut self) -> Option<Phase> {
-        let request = lock(&self.conn.0.state).close.take()?;
-        Some(match request {
+    /// Reads into the read buffer, adapting the room given to how much came last time.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let result = self.io.poll_read_into(cx, &mut self.read, self.read_size);
+        if let Poll::Ready(Ok(n)) = result {
+            if n >= self.read_size {
+                self.read_size = (self.read_size * 2).min(MAX_READ_SIZE);
+            } else if n < self.read_size / 8 {
+                self.read_size = (self.read_size / 2).max(READ_SIZE);
+            }
+        }
+        result
+    }
+
+    /// The phase a close asked for (through the handle, or by the driver itself) leads to.
+    fn closing_phase(&self, request: CloseRequest) -> Phase {
+        match request {
             CloseRequest::Abort => Phase::Done,
             CloseRequest::Graceful { wait_for_peer } => Phase::Closing {
                 wait_for_peer: wait_for_peer && !self.eof,
                 deadline: Instant::now() + self.options().close_timeout,
             },
-        })
+        }
     }
 
     /// Starts closing without a protocol-level close (the peer left, the protocol is
@@ -369,15 +403,26 @@ impl<S: Io> Driver<S> {
     }
 
     /// Writes the send buffer (and what the protocol queued by itself) until it is empty
-    /// or the transport is full; fires `on_buffer_drain` when it drains.
-    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// or the transport is full; fires `on_buffer_drain` when it drains. Nothing is written
+    /// while a close request waits. Returns, with the result, what the driver needs of the
+    /// protocol's state, read under the same lock.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> (Poll<io::Result<()>>, Snapshot) {
         let shared = &self.conn.0;
         let low = shared.endpoint.options.send_low_watermark;
         let mut written = 0;
         let mut drained = false;
-        let result = {
+        let (result, snapshot) = {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;
+            let snapshot = Snapshot {
+                close_pending: state.close.is_some(),
+                finished: false,
+                handshaking: false,
+                reading_head: false,
+            };
+            if snapshot.close_pending {
+                return (Poll::Ready(Ok(())), snapshot);
+            }
             state.protocol.take_output(&mut state.out);
             let result = loop {
                 if state.out.is_empty() {
@@ -397,33 +442,44 @@ impl<S: Io> Driver<S> {
                 state.full = false;
                 drained = true;
             }
-            if state.out.is_empty() && state.out.capacity() > KEEP_OUT_CAPACITY {
-                state.out = BytesMut::new();
+            if state.out.is_empty() && state.out.capacity() > 0 {
+                buffers::give(std::mem::take(&mut state.out));
             }
             let sent = std::mem::take(&mut state.messages_sent);
             Counters::add(&shared.endpoint.counters.messages_sent, sent);
-            result
+            let snapshot = Snapshot {
+                finished: state.protocol.finished(),
+                handshaking: state.protocol.handshaking(),
+                reading_head: state.protocol.reading_head(),
+                ..snapshot
+            };
+            (result, snapshot)
         };
         Counters::add(&shared.endpoint.counters.bytes_written, written as u64);
         if written > 0 {
             if let Poll::Ready(Err(error)) = Pin::new(&mut self.io).poll_flush(cx) {
-                return Poll::Ready(Err(error));
+                return (Poll::Ready(Err(error)), snapshot);
             }
         }
         if drained {
             self.conn
                 .callback(|handler, conn| handler.on_buffer_drain(conn));
         }
-        result
+        (result, snapshot)
     }
 
     /// Arms the timer for the nearest deadline; returns the timeout that ran out, if any.
-    fn poll_open_timers(&mut self, cx: &mut Context<'_>) -> Option<TimeoutKind> {
+    fn poll_open_timers(
+        &mut self,
+        cx: &mut Context<'_>,
+        snapshot: &Snapshot,
+    ) -> Option<TimeoutKind> {
         let options = *self.options();
-        let (handshaking, reading_head) = {
-            let state = lock(&self.conn.0.state);
-            (state.protocol.handshaking(), state.protocol.reading_head())
-        };
+        let Snapshot {
+            handshaking,
+            reading_head,
+            ..
+        } = *snapshot;
         let mut nearest: Option<(Instant, TimeoutKind)> = None;
         let mut consider = |deadline: Instant, kind| {
             if nearest.map_or(true, |(at, _)| deadline < at) {
@@ -480,7 +536,7 @@ impl<S: Io> Driver<S> {
             let mut progress = false;
             if wait_for_peer && !self.eof {
                 // Read on for the peer's answer; what it still sends is not handed out.
-                match self.io.poll_read_into(cx, &mut self.read) {
+                match self.poll_read(cx) {
                     Poll::Ready(Ok(0)) => {
                         self.eof = true;
                         progress = true;
@@ -494,12 +550,16 @@ impl<S: Io> Driver<S> {
                     Poll::Pending => {}
                 }
             }
-            let written = match self.poll_write_out(cx) {
+            let (written, snapshot) = self.poll_write_out(cx);
+            if snapshot.close_pending {
+                continue;
+            }
+            let written = match written {
                 Poll::Ready(Ok(())) => true,
                 Poll::Ready(Err(_)) => return Poll::Ready(Phase::Done),
                 Poll::Pending => false,
             };
-            let finished = lock(&self.conn.0.state).protocol.finished();
+            let finished = snapshot.finished;
             if written && (!wait_for_peer || finished || self.eof) {
                 return Poll::Ready(Phase::Shutdown);
             }
@@ -540,7 +600,7 @@ impl<S: Io> Driver<S> {
     fn poll_linger(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         loop {
             self.read.clear();
-            match self.io.poll_read_into(cx, &mut self.read) {
+            match self.io.poll_read_into(cx, &mut self.read, READ_SIZE) {
                 Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
                 Poll::Ready(Ok(_)) => continue,
                 Poll::Pending => {}

@@ -57,6 +57,7 @@
 //! Workerman lacks are on by default; `close` on a UDP peer never closes the listener;
 //! `count` workers are threads, not processes.
 
+mod buffers;
 mod client;
 mod connection;
 mod driver;

@@ -110,6 +110,9 @@ impl DynProtocol for WebSocketProtocol {
     }
 
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
+        if !self.socket.has_output() {
+            return 0;
+        }
         self.socket.take_output(dst)
     }
 

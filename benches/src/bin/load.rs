@@ -1,0 +1,582 @@
+//! The load test: `wm echo` beside echo servers built on tokio-util codecs,
+//! tokio-tungstenite, fastwebsockets and tokio-websockets (and wrk against `wm echo`'s
+//! http:// beside a hyper hello server), same load, same run, each server one process on
+//! one tokio thread.
+//!
+//! ```sh
+//! cargo build --release -p wm-server -p wm-benches --bins
+//! target/release/load                 # all cells; --quick for a short run
+//! ```
+//!
+//! For each scheme (websocket, text, frame), message size (20 B, 16 KiB) and messages in
+//! flight per connection (1, 16), 100 connections send a batch of messages, wait for all
+//! the echoes, and again, for a few seconds. Reported per server: messages/s, the server's
+//! CPU time per message (from /proc), the p99 of a batch's round trip, and the server's
+//! RSS. Then idle memory: 10 000 WebSocket connections opened and left idle, RSS growth
+//! per connection. Prints Markdown tables.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const CONNECTIONS: usize = 100;
+const IDLE_CONNECTIONS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    WebSocket,
+    Text,
+    Frame,
+}
+
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Self::WebSocket => "websocket",
+            Self::Text => "text",
+            Self::Frame => "frame",
+        }
+    }
+
+    /// The servers to compare: `wm echo` and the anchors for this scheme.
+    fn servers(self) -> Vec<Server> {
+        match self {
+            Self::WebSocket => vec![
+                Server::Wm,
+                Server::Anchor("tungstenite"),
+                Server::Anchor("fastwebsockets"),
+                Server::Anchor("tokio-websockets"),
+            ],
+            Self::Text => vec![Server::Wm, Server::Anchor("lines")],
+            Self::Frame => vec![Server::Wm, Server::Anchor("length-delimited")],
+        }
+    }
+
+    /// One message on the wire, as a client sends it (a WebSocket frame is masked).
+    fn message(self, size: usize) -> Vec<u8> {
+        let payload: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+        match self {
+            Self::Text => {
+                let mut line = payload;
+                *line.last_mut().unwrap() = b'\n';
+                line
+            }
+            Self::Frame => {
+                let mut wire = ((size + 4) as u32).to_be_bytes().to_vec();
+                wire.extend_from_slice(&payload);
+                wire
+            }
+            Self::WebSocket => {
+                let key = [0x12, 0x34, 0x56, 0x78];
+                let mut wire = vec![0x82];
+                if size < 126 {
+                    wire.push(0x80 | size as u8);
+                } else {
+                    wire.push(0x80 | 126);
+                    wire.extend_from_slice(&(size as u16).to_be_bytes());
+                }
+                wire.extend_from_slice(&key);
+                wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+                wire
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Wm,
+    Anchor(&'static str),
+}
+
+impl Server {
+    fn name(self) -> String {
+        match self {
+            Self::Wm => "wm echo".to_owned(),
+            Self::Anchor(kind) => match kind {
+                "lines" => "tokio-util LinesCodec".to_owned(),
+                "length-delimited" => "tokio-util LengthDelimitedCodec".to_owned(),
+                "tungstenite" => "tokio-tungstenite".to_owned(),
+                "hyper" => "hyper hello".to_owned(),
+                other => other.to_owned(),
+            },
+        }
+    }
+}
+
+/// A server process, killed when dropped.
+struct Running {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sibling(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    exe.with_file_name(name)
+}
+
+fn start(server: Server, scheme: &str) -> Result<Running, Error> {
+    let mut command = match server {
+        Server::Wm => {
+            let mut command = Command::new(sibling("wm"));
+            command.args(["echo", &format!("{scheme}://127.0.0.1:0")]);
+            command
+        }
+        Server::Anchor(kind) => {
+            let mut command = Command::new(sibling("anchor"));
+            command.args([kind, "127.0.0.1:0"]);
+            command
+        }
+    };
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {}: {e} (build with --bins first)",
+                server.name()
+            )
+        })?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+    let address = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .ok_or("no address printed")?
+        .parse()?;
+    Ok(Running { child, address })
+}
+
+/// The process's user + system CPU time.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Duration::from_secs_f64(ticks as f64 / per_second as f64)
+}
+
+/// The process's resident set, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Counts complete echoed messages in what a server sends back.
+#[derive(Default)]
+struct ReplyCounter {
+    scheme: Option<Scheme>,
+    /// Header bytes of the message being read.
+    header: Vec<u8>,
+    /// Payload bytes still to skip.
+    skip: usize,
+}
+
+impl ReplyCounter {
+    fn new(scheme: Scheme) -> Self {
+        Self {
+            scheme: Some(scheme),
+            ..Self::default()
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8]) -> usize {
+        let scheme = self.scheme.unwrap();
+        if scheme == Scheme::Text {
+            return memchr::memchr_iter(b'\n', data).count();
+        }
+        let mut complete = 0;
+        while !data.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(data.len());
+                self.skip -= n;
+                data = &data[n..];
+                if self.skip == 0 {
+                    complete += 1;
+                }
+                continue;
+            }
+            self.header.push(data[0]);
+            data = &data[1..];
+            let payload = match scheme {
+                Scheme::Frame if self.header.len() == 4 => {
+                    Some(u32::from_be_bytes(self.header[..4].try_into().unwrap()) as usize - 4)
+                }
+                Scheme::WebSocket if self.header.len() >= 2 => {
+                    match (self.header[1] & 0x7F, self.header.len()) {
+                        (n @ 0..=125, 2) => Some(n as usize),
+                        (126, 4) => {
+                            Some(u16::from_be_bytes([self.header[2], self.header[3]]) as usize)
+                        }
+                        (127, 10) => {
+                            Some(u64::from_be_bytes(self.header[2..10].try_into().unwrap()) as usize)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(payload) = payload {
+                self.header.clear();
+                if payload == 0 {
+                    complete += 1;
+                } else {
+                    self.skip = payload;
+                }
+            }
+        }
+        complete
+    }
+}
+
+async fn handshake(stream: &mut TcpStream) -> Result<(), Error> {
+    stream
+        .write_all(
+            b"GET /load HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await?;
+    let mut head = Vec::new();
+    let mut byte = [0; 1];
+    // Byte by byte, so that nothing after the head is taken (the server sends nothing
+    // before the client does anyway).
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 {
+            return Err("closed during the handshake".into());
+        }
+        head.push(byte[0]);
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        return Err(format!("handshake refused: {}", String::from_utf8_lossy(&head)).into());
+    }
+    Ok(())
+}
+
+async fn connect(address: SocketAddr, scheme: Scheme) -> Result<TcpStream, Error> {
+    let mut stream = TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    if scheme == Scheme::WebSocket {
+        handshake(&mut stream).await?;
+    }
+    Ok(stream)
+}
+
+struct CellResult {
+    messages_per_second: f64,
+    cpu_per_message: Duration,
+    p99: Duration,
+    rss_kib: u64,
+}
+
+/// One connection's loop: a batch out, all its echoes back, repeat until `stop`.
+async fn client(
+    mut stream: TcpStream,
+    scheme: Scheme,
+    batch: Arc<Vec<u8>>,
+    in_flight: usize,
+    measuring: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> Result<(u64, Vec<u32>), Error> {
+    let mut counter = ReplyCounter::new(scheme);
+    let mut buf = vec![0; 256 * 1024];
+    let mut messages = 0u64;
+    let mut latencies = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        stream.write_all(&batch).await?;
+        let mut echoed = 0;
+        while echoed < in_flight {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Err("server closed".into());
+            }
+            echoed += counter.feed(&buf[..n]);
+        }
+        if measuring.load(Ordering::Relaxed) {
+            messages += in_flight as u64;
+            latencies.push(started.elapsed().as_micros() as u32);
+        }
+    }
+    Ok((messages, latencies))
+}
+
+fn run_cell(
+    runtime: &tokio::runtime::Runtime,
+    server: &Running,
+    scheme: Scheme,
+    size: usize,
+    in_flight: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> Result<CellResult, Error> {
+    let one = scheme.message(size);
+    let batch = Arc::new(one.repeat(in_flight));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let pid = server.child.id();
+    runtime.block_on(async {
+        let mut streams = Vec::new();
+        for _ in 0..CONNECTIONS {
+            streams.push(connect(server.address, scheme).await?);
+        }
+        let tasks: Vec<_> = streams
+            .into_iter()
+            .map(|stream| {
+                tokio::spawn(client(
+                    stream,
+                    scheme,
+                    batch.clone(),
+                    in_flight,
+                    measuring.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(warmup).await;
+        let cpu_before = cpu_time(pid);
+        measuring.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        tokio::time::sleep(duration).await;
+        measuring.store(false, Ordering::Relaxed);
+        let elapsed = started.elapsed();
+        let cpu = cpu_time(pid).saturating_sub(cpu_before);
+        let rss = rss_kib(pid);
+        stop.store(true, Ordering::Relaxed);
+        let mut messages = 0;
+        let mut latencies = Vec::new();
+        for task in tasks {
+            let (count, mut lat) = task.await??;
+            messages += count;
+            latencies.append(&mut lat);
+        }
+        latencies.sort_unstable();
+        let p99 = latencies
+            .get(latencies.len().saturating_sub(1) * 99 / 100)
+            .copied()
+            .unwrap_or(0);
+        Ok(CellResult {
+            messages_per_second: messages as f64 / elapsed.as_secs_f64(),
+            cpu_per_message: Duration::from_secs_f64(cpu.as_secs_f64() / messages.max(1) as f64),
+            p99: Duration::from_micros(p99 as u64),
+            rss_kib: rss,
+        })
+    })
+}
+
+/// RSS growth per idle WebSocket connection, with `IDLE_CONNECTIONS` open.
+fn idle_memory(runtime: &tokio::runtime::Runtime, server: Server) -> Result<f64, Error> {
+    let running = start(server, "websocket")?;
+    let pid = running.child.id();
+    let address = running.address;
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss_kib(pid);
+    let streams = runtime.block_on(async {
+        let mut streams = Vec::with_capacity(IDLE_CONNECTIONS);
+        for _ in 0..IDLE_CONNECTIONS / 250 {
+            let batch: Vec<_> = (0..250)
+                .map(|_| tokio::spawn(connect(address, Scheme::WebSocket)))
+                .collect();
+            for task in batch {
+                streams.push(task.await??);
+            }
+        }
+        Ok::<_, Error>(streams)
+    })?;
+    std::thread::sleep(Duration::from_secs(1));
+    let after = rss_kib(pid);
+    drop(streams);
+    Ok((after.saturating_sub(before) as f64 * 1024.0) / IDLE_CONNECTIONS as f64)
+}
+
+/// `wrk` against http://: requests/s and p99, plain or 16 pipelined.
+fn wrk(address: SocketAddr, pipelined: bool, duration: Duration) -> Result<(f64, String), Error> {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t1",
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{}s", duration.as_secs().max(1)),
+        "--latency",
+    ]);
+    if pipelined {
+        let script = std::env::temp_dir().join("wm-load-pipeline.lua");
+        std::fs::write(
+            &script,
+            "init = function(args)\n  local r = {}\n  for i = 1, 16 do r[i] = wrk.format(nil, \"/\") end\n  req = table.concat(r)\nend\nrequest = function() return req end\n",
+        )?;
+        command.arg("-s").arg(script);
+    }
+    command.arg(format!("http://{address}/"));
+    let output = command.output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let rate = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("no Requests/sec in wrk's output: {text}"))?;
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default();
+    Ok((rate, p99))
+}
+
+/// Ten thousand connections need more descriptors than the usual soft limit of 1024.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+}
+
+/// `load --drive SCHEME ADDRESS SIZE IN_FLIGHT SECONDS`: only the load, against a server
+/// started by hand (to profile it).
+fn drive(args: &[String]) -> Result<(), Error> {
+    let [scheme, address, size, in_flight, seconds] = args else {
+        return Err("usage: load --drive SCHEME ADDRESS SIZE IN_FLIGHT SECONDS".into());
+    };
+    let scheme = match scheme.as_str() {
+        "websocket" => Scheme::WebSocket,
+        "text" => Scheme::Text,
+        "frame" => Scheme::Frame,
+        other => return Err(format!("unknown scheme {other}").into()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let server = Running {
+        child: Command::new("sleep").arg(seconds).spawn()?,
+        address: address.parse()?,
+    };
+    let result = run_cell(
+        &runtime,
+        &server,
+        scheme,
+        size.parse()?,
+        in_flight.parse()?,
+        Duration::from_millis(200),
+        Duration::from_secs(seconds.parse()?),
+    )?;
+    println!(
+        "{:.0} messages/s, p99 {:.2} ms",
+        result.messages_per_second,
+        result.p99.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--drive") {
+        return drive(&args[2..]);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let (warmup, duration) = if quick {
+        (Duration::from_millis(300), Duration::from_secs(1))
+    } else {
+        (Duration::from_millis(500), Duration::from_secs(3))
+    };
+    raise_fd_limit();
+    // The load runs on one thread, the server on another: the two cores of the machine.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    println!("| scheme | size | in flight | server | messages/s | ratio to best anchor | server CPU µs/msg | p99 | RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for scheme in [Scheme::WebSocket, Scheme::Text, Scheme::Frame] {
+        for size in [20, 16 * 1024] {
+            for in_flight in [1, 16] {
+                let mut rows = Vec::new();
+                for server in scheme.servers() {
+                    let running = start(server, scheme.name())?;
+                    let result = run_cell(
+                        &runtime, &running, scheme, size, in_flight, warmup, duration,
+                    )?;
+                    rows.push((server, result));
+                }
+                let best_anchor = rows
+                    .iter()
+                    .filter(|(s, _)| *s != Server::Wm)
+                    .map(|(_, r)| r.messages_per_second)
+                    .fold(0.0, f64::max);
+                for (server, r) in &rows {
+                    let ratio = if *server == Server::Wm {
+                        format!("**{:.2}×**", r.messages_per_second / best_anchor)
+                    } else {
+                        format!("{:.2}×", r.messages_per_second / best_anchor)
+                    };
+                    println!(
+                        "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} ms | {:.1} |",
+                        scheme.name(),
+                        if size == 20 { "20 B" } else { "16 KiB" },
+                        in_flight,
+                        server.name(),
+                        r.messages_per_second,
+                        ratio,
+                        r.cpu_per_message.as_secs_f64() * 1e6,
+                        r.p99.as_secs_f64() * 1e3,
+                        r.rss_kib as f64 / 1024.0,
+                    );
+                }
+            }
+        }
+    }
+
+    println!();
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        println!("| http | server | requests/s | ratio | p99 |");
+        println!("|---|---|---|---|---|");
+        for pipelined in [false, true] {
+            let wm = start(Server::Wm, "http")?;
+            let (wm_rate, wm_p99) = wrk(wm.address, pipelined, duration)?;
+            drop(wm);
+            let hyper = start(Server::Anchor("hyper"), "http")?;
+            let (hyper_rate, hyper_p99) = wrk(hyper.address, pipelined, duration)?;
+            drop(hyper);
+            let mode = if pipelined { "16 pipelined" } else { "plain" };
+            println!(
+                "| {mode} | wm echo | {wm_rate:.0} | **{:.2}×** | {wm_p99} |",
+                wm_rate / hyper_rate
+            );
+            println!("| {mode} | hyper hello | {hyper_rate:.0} | 1.00× | {hyper_p99} |");
+        }
+    } else {
+        println!("(wrk not found: the http:// rows need Debian's wrk)");
+    }
+
+    println!();
+    println!("| idle WebSocket connections ({IDLE_CONNECTIONS}) | server | bytes of RSS per connection |");
+    println!("|---|---|---|");
+    for server in Scheme::WebSocket.servers() {
+        let per_connection = idle_memory(&runtime, server)?;
+        println!("| | {} | {:.0} |", server.name(), per_connection);
+    }
+    Ok(())
+}
