@@ -287,11 +287,26 @@ async fn connect(address: SocketAddr, scheme: Scheme) -> Result<TcpStream, Error
     Ok(stream)
 }
 
+#[derive(Debug, Clone, Copy)]
 struct CellResult {
     messages_per_second: f64,
     cpu_per_message: Duration,
     p99: Duration,
     rss_kib: u64,
+}
+
+/// Each figure's median over the runs.
+fn median(runs: &[CellResult]) -> CellResult {
+    fn mid<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
+        values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        values[values.len() / 2]
+    }
+    CellResult {
+        messages_per_second: mid(runs.iter().map(|r| r.messages_per_second).collect()),
+        cpu_per_message: mid(runs.iter().map(|r| r.cpu_per_message).collect()),
+        p99: mid(runs.iter().map(|r| r.p99).collect()),
+        rss_kib: mid(runs.iter().map(|r| r.rss_kib).collect()),
+    }
 }
 
 /// One connection's loop: a batch out, all its echoes back, repeat until `stop`.
@@ -497,10 +512,10 @@ fn main() -> Result<(), Error> {
         return drive(&args[2..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let (warmup, duration) = if quick {
-        (Duration::from_millis(300), Duration::from_secs(1))
+    let (warmup, duration, rounds) = if quick {
+        (Duration::from_millis(300), Duration::from_secs(1), 1)
     } else {
-        (Duration::from_millis(500), Duration::from_secs(3))
+        (Duration::from_millis(300), Duration::from_secs(2), 3)
     };
     raise_fd_limit();
     // The load runs on one thread, the server on another: the two cores of the machine.
@@ -513,14 +528,23 @@ fn main() -> Result<(), Error> {
     for scheme in [Scheme::WebSocket, Scheme::Text, Scheme::Frame] {
         for size in [20, 16 * 1024] {
             for in_flight in [1, 16] {
-                let mut rows = Vec::new();
-                for server in scheme.servers() {
-                    let running = start(server, scheme.name())?;
-                    let result = run_cell(
-                        &runtime, &running, scheme, size, in_flight, warmup, duration,
-                    )?;
-                    rows.push((server, result));
+                // The servers take turns, `rounds` times, so that a slow moment of the
+                // machine does not fall on one of them only; each figure is the median.
+                let servers = scheme.servers();
+                let mut runs: Vec<Vec<CellResult>> = servers.iter().map(|_| Vec::new()).collect();
+                for _ in 0..rounds {
+                    for (server, runs) in servers.iter().zip(&mut runs) {
+                        let running = start(*server, scheme.name())?;
+                        runs.push(run_cell(
+                            &runtime, &running, scheme, size, in_flight, warmup, duration,
+                        )?);
+                    }
                 }
+                let rows: Vec<(Server, CellResult)> = servers
+                    .into_iter()
+                    .zip(runs)
+                    .map(|(server, runs)| (server, median(&runs)))
+                    .collect();
                 let best_anchor = rows
                     .iter()
                     .filter(|(s, _)| *s != Server::Wm)
@@ -554,12 +578,22 @@ fn main() -> Result<(), Error> {
         println!("| http | server | requests/s | ratio | p99 |");
         println!("|---|---|---|---|---|");
         for pipelined in [false, true] {
-            let wm = start(Server::Wm, "http")?;
-            let (wm_rate, wm_p99) = wrk(wm.address, pipelined, duration)?;
-            drop(wm);
-            let hyper = start(Server::Anchor("hyper"), "http")?;
-            let (hyper_rate, hyper_p99) = wrk(hyper.address, pipelined, duration)?;
-            drop(hyper);
+            let mut wm_runs = Vec::new();
+            let mut hyper_runs = Vec::new();
+            for _ in 0..rounds {
+                let wm = start(Server::Wm, "http")?;
+                wm_runs.push(wrk(wm.address, pipelined, duration)?);
+                drop(wm);
+                let hyper = start(Server::Anchor("hyper"), "http")?;
+                hyper_runs.push(wrk(hyper.address, pipelined, duration)?);
+                drop(hyper);
+            }
+            let by_rate = |runs: &mut Vec<(f64, String)>| {
+                runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+                runs[runs.len() / 2].clone()
+            };
+            let (wm_rate, wm_p99) = by_rate(&mut wm_runs);
+            let (hyper_rate, hyper_p99) = by_rate(&mut hyper_runs);
             let mode = if pipelined { "16 pipelined" } else { "plain" };
             println!(
                 "| {mode} | wm echo | {wm_rate:.0} | **{:.2}×** | {wm_p99} |",

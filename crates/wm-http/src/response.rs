@@ -1,6 +1,8 @@
 //! Responses: a status, headers kept unique by case-insensitive name (unless appended on
 //! purpose, as `Set-Cookie` is), and a body, encoded the way Workerman does.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use wm_protocol::http1::{is_header_value, is_token, put_header};
 
@@ -18,7 +20,8 @@ use crate::protocol::Answering;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     status: u16,
-    headers: Vec<(String, String)>,
+    /// Names and values; a header set from `&'static str`s costs no allocation.
+    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     body: Bytes,
     /// A `Content-Length` declared for a body sent after the head, in [`Chunk`]s.
     content_length: Option<u64>,
@@ -65,16 +68,26 @@ impl Response {
     }
 
     /// Sets a header, replacing any of the same name (ignoring case).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
+    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_header(Cow::Owned(name.into()), Cow::Owned(value.into()))
+    }
+
+    /// [`header`](Self::header) for a name and value known at compile time, without
+    /// allocating (`Content-Type: application/json` on every response of a hot path).
+    pub fn static_header(self, name: &'static str, value: &'static str) -> Self {
+        self.set_header(Cow::Borrowed(name), Cow::Borrowed(value))
+    }
+
+    fn set_header(mut self, name: Cow<'static, str>, value: Cow<'static, str>) -> Self {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        self.headers.push((name, value.into()));
+        self.headers.push((name, value));
         self
     }
 
     /// Adds a header line even if one of the same name exists (`Set-Cookie`).
     pub fn append_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers
+            .push((Cow::Owned(name.into()), Cow::Owned(value.into())));
         self
     }
 
@@ -117,7 +130,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     /// The body.
@@ -177,7 +190,7 @@ impl Response {
         };
         dst.reserve(128 + self.body.len());
         dst.put_slice(b"HTTP/1.1 ");
-        dst.put_slice(self.status.to_string().as_bytes());
+        put_decimal(dst, u64::from(self.status));
         dst.put_u8(b' ');
         dst.put_slice(reason_phrase(self.status).as_bytes());
         dst.put_slice(b"\r\n");
@@ -218,19 +231,12 @@ impl Response {
             _ => {}
         }
         match framing {
-            Framing::Complete if !no_body => put_header(
-                dst,
-                "Content-Length",
-                &self
-                    .content_length
-                    .unwrap_or(self.body.len() as u64)
-                    .to_string(),
-            ),
-            Framing::Sized { .. } => put_header(
-                dst,
-                "Content-Length",
-                &self.content_length.unwrap_or_default().to_string(),
-            ),
+            Framing::Complete if !no_body => {
+                put_content_length(dst, self.content_length.unwrap_or(self.body.len() as u64))
+            }
+            Framing::Sized { .. } => {
+                put_content_length(dst, self.content_length.unwrap_or_default())
+            }
             _ => {}
         }
         if bare {
@@ -317,8 +323,41 @@ impl Chunk {
 /// One chunk of a chunked body: size in hex, CRLF, data, CRLF. An empty chunk ends the
 /// body (`0\r\n\r\n`), as Workerman's `new Chunk('')`.
 pub fn put_chunk(dst: &mut BytesMut, data: &[u8]) {
-    dst.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    let mut digits = [0u8; 16];
+    let mut start = digits.len();
+    let mut n = data.len();
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789abcdef"[n % 16];
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    dst.put_slice(&digits[start..]);
+    dst.put_slice(b"\r\n");
     dst.put_slice(data);
+    dst.put_slice(b"\r\n");
+}
+
+/// `n` in decimal, without going through a `String`.
+fn put_decimal(dst: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    dst.put_slice(&digits[start..]);
+}
+
+fn put_content_length(dst: &mut BytesMut, length: u64) {
+    dst.put_slice(b"Content-Length: ");
+    put_decimal(dst, length);
     dst.put_slice(b"\r\n");
 }
 

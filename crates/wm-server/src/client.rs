@@ -11,6 +11,7 @@ use wm_websocket::handshake::ClientRequest;
 use crate::connection::{lock, EndpointShared, Kind, PeerAddr};
 use crate::driver::Driver;
 use crate::handler::{Callbacks, Handlers};
+use crate::protocols::Opening;
 use crate::protocols::{DynProtocol, ProtocolContext, WebSocketProtocol};
 use crate::registry::ProtocolFactory;
 use crate::stats::Counters;
@@ -183,6 +184,12 @@ impl Client {
     /// `onConnect`.
     pub fn on_connect(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
         self.handlers.callbacks_mut().connect = Some(Arc::new(f));
+        self
+    }
+
+    /// `onWebSocketConnect`: the opening handshake is done (see [`Handler::on_open`]).
+    pub fn on_open(mut self, f: impl Fn(&Connection, &Opening) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().open = Some(Arc::new(f));
         self
     }
 

@@ -138,6 +138,8 @@ pub(crate) struct Driver<S> {
     head_started: Option<Instant>,
     /// on_close ran.
     finished: bool,
+    /// The protocol's opening handshake is done and `on_open` had its chance.
+    opened: bool,
 }
 
 impl<S: Io> Driver<S> {
@@ -156,6 +158,7 @@ impl<S: Io> Driver<S> {
             last_read: now,
             head_started: None,
             finished: false,
+            opened: false,
         }
     }
 
@@ -341,7 +344,7 @@ impl<S: Io> Driver<S> {
         let mut received = 0u64;
         let mut failure = None;
         loop {
-            let message = {
+            let (decoded, opening) = {
                 let mut state = lock(&shared.state);
                 if state.status != Status::Open || state.paused {
                     break;
@@ -351,17 +354,32 @@ impl<S: Io> Driver<S> {
                 } else {
                     state.protocol.decode(&mut self.read)
                 };
-                match decoded {
-                    Ok(Some(message)) => message,
-                    Ok(None) => {
-                        self.undecoded = false;
-                        break;
-                    }
-                    Err(error) => {
-                        self.undecoded = false;
-                        failure = Some(error);
-                        break;
-                    }
+                let opening = if self.opened || state.protocol.handshaking() {
+                    None
+                } else {
+                    self.opened = true;
+                    state.protocol.take_opening()
+                };
+                (decoded, opening)
+            };
+            if let Some(opening) = opening {
+                if !self
+                    .conn
+                    .callback(|handler, conn| handler.on_open(conn, &opening))
+                {
+                    break;
+                }
+            }
+            let message = match decoded {
+                Ok(Some(message)) => message,
+                Ok(None) => {
+                    self.undecoded = false;
+                    break;
+                }
+                Err(error) => {
+                    self.undecoded = false;
+                    failure = Some(error);
+                    break;
                 }
             };
             received += 1;

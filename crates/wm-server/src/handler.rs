@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::protocols::Opening;
 use crate::{Connection, ConnectionError, Message};
 
 /// The callbacks of a listener or client: Workerman's `onConnect`, `onMessage`, `onClose`,
@@ -17,6 +18,16 @@ pub trait Handler: Send + Sync + 'static {
     /// handshake has not been read yet; what is sent now follows the `101`.
     fn on_connect(&self, connection: &Connection) {
         let _ = connection;
+    }
+
+    /// The opening handshake is done (WebSocket; Workerman's `onWebSocketConnect`), with
+    /// what it carried: the upgrade request's path, query, headers and `Origin` for a
+    /// server, the `101` for a client. Called once, before the first message; the
+    /// request is not kept afterwards. (A server refuses requests before the `101`, with
+    /// a [`ServerOptions`](wm_websocket::handshake::ServerOptions) hook registered for
+    /// the scheme.)
+    fn on_open(&self, connection: &Connection, opening: &Opening) {
+        let _ = (connection, opening);
     }
 
     /// A message arrived.
@@ -48,6 +59,7 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 type Callback = Arc<dyn Fn(&Connection) + Send + Sync>;
+type OpenCallback = Arc<dyn Fn(&Connection, &Opening) + Send + Sync>;
 type MessageCallback = Arc<dyn Fn(&Connection, Message) + Send + Sync>;
 type ErrorCallback = Arc<dyn Fn(&Connection, &ConnectionError) + Send + Sync>;
 
@@ -57,6 +69,7 @@ type ErrorCallback = Arc<dyn Fn(&Connection, &ConnectionError) + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Callbacks {
     pub(crate) connect: Option<Callback>,
+    pub(crate) open: Option<OpenCallback>,
     pub(crate) message: Option<MessageCallback>,
     pub(crate) close: Option<Callback>,
     pub(crate) error: Option<ErrorCallback>,
@@ -68,6 +81,7 @@ impl std::fmt::Debug for Callbacks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Callbacks")
             .field("connect", &self.connect.is_some())
+            .field("open", &self.open.is_some())
             .field("message", &self.message.is_some())
             .field("close", &self.close.is_some())
             .field("error", &self.error.is_some())
@@ -81,6 +95,12 @@ impl Handler for Callbacks {
     fn on_connect(&self, connection: &Connection) {
         if let Some(f) = &self.connect {
             f(connection);
+        }
+    }
+
+    fn on_open(&self, connection: &Connection, opening: &Opening) {
+        if let Some(f) = &self.open {
+            f(connection, opening);
         }
     }
 

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::connection::{EndpointShared, Kind, PeerAddr};
 use crate::driver::Driver;
 use crate::handler::{Callbacks, Handlers};
+use crate::protocols::Opening;
 use crate::registry::{self, ProtocolFactory, Transport};
 use crate::stats::Counters;
 use crate::url::{self, Address};
@@ -189,6 +190,12 @@ impl Worker {
     /// `onConnect`.
     pub fn on_connect(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
         self.handlers.callbacks_mut().connect = Some(Arc::new(f));
+        self
+    }
+
+    /// `onWebSocketConnect`: the opening handshake is done (see [`Handler::on_open`]).
+    pub fn on_open(mut self, f: impl Fn(&Connection, &Opening) + Send + Sync + 'static) -> Self {
+        self.handlers.callbacks_mut().open = Some(Arc::new(f));
         self
     }
 

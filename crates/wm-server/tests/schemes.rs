@@ -535,3 +535,44 @@ async fn a_reconnecting_client_connects_once_the_server_is_up() {
     within("stop", client.stop()).await;
     drop(server);
 }
+
+#[tokio::test]
+async fn on_open_hands_over_the_websocket_upgrade_request_once() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = Worker::new("websocket://127.0.0.1:0")
+        .unwrap()
+        .on_open(move |_, opening| {
+            if let wm_server::protocols::Opening::WebSocketRequest(request) = opening {
+                log.lock().unwrap().push(format!(
+                    "{} {:?} {:?}",
+                    request.path(),
+                    request.query(),
+                    request.header("x-token")
+                ));
+            }
+        })
+        .on_message(common::echo)
+        .start()
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = Client::new(&format!("ws://{}/room/7?user=ann", addr(&server)))
+        .unwrap()
+        .header("X-Token", "secret")
+        .on_open(move |connection, opening| {
+            assert!(matches!(
+                opening,
+                wm_server::protocols::Opening::WebSocketResponse(_)
+            ));
+            let _ = connection.send("after the 101");
+        })
+        .on_message(move |_, message| drop(tx.send(message)))
+        .start();
+    let echoed = within("echo", rx.recv()).await.unwrap();
+    assert_eq!(echoed.as_text(), Some("after the 101"));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["/room/7 Some(\"user=ann\") Some(\"secret\")"]
+    );
+    within("stop", client.stop()).await;
+}

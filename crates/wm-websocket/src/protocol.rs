@@ -209,6 +209,17 @@ impl WebSocket {
         self.response.as_ref()
     }
 
+    /// Moves the accepted upgrade request out, for a server that hands it to the
+    /// application once and does not keep its headers for the life of the connection.
+    pub fn take_request(&mut self) -> Option<Request> {
+        self.request.take()
+    }
+
+    /// Moves the `101` this client received out (see [`take_request`](Self::take_request)).
+    pub fn take_response(&mut self) -> Option<Response> {
+        self.response.take()
+    }
+
     /// Whether bytes are waiting in [`take_output`](Protocol::take_output).
     pub fn has_output(&self) -> bool {
         !self.output.is_empty() || self.pong.is_some()

@@ -114,6 +114,14 @@ pub trait DynProtocol: Send + 'static {
         false
     }
 
+    /// Once the opening handshake is done: what it carried (the WebSocket upgrade request
+    /// a server accepted, the `101` a client received), moved out for
+    /// [`Handler::on_open`](crate::Handler::on_open). `None` for protocols without one,
+    /// and after the first call.
+    fn take_opening(&mut self) -> Option<Opening> {
+        None
+    }
+
     /// The opening handshake is not done yet (what a handshake timeout watches).
     fn handshaking(&self) -> bool {
         false
@@ -124,6 +132,17 @@ pub trait DynProtocol: Send + 'static {
     fn reading_head(&self) -> bool {
         false
     }
+}
+
+/// What an opening handshake carried, for [`Handler::on_open`](crate::Handler::on_open).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Opening {
+    /// A WebSocket server accepted this upgrade request (its path, query, headers,
+    /// `Origin`, offered subprotocols).
+    WebSocketRequest(wm_websocket::handshake::Request),
+    /// A WebSocket client received this `101` (its selected subprotocol, headers).
+    WebSocketResponse(wm_websocket::handshake::Response),
 }
 
 /// What a [`DynProtocol`] built for a new connection may depend on.

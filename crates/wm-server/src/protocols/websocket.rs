@@ -7,7 +7,8 @@ use wm_websocket::handshake::{ClientRequest, ServerOptions};
 use wm_websocket::{CloseCode, Config, State, WebSocket};
 
 use super::{
-    encode_with, json_text, unsupported, CloseReason, DecodeError, DynProtocol, ProtocolContext,
+    encode_with, json_text, unsupported, CloseReason, DecodeError, DynProtocol, Opening,
+    ProtocolContext,
 };
 use crate::{Message, SendError};
 
@@ -147,6 +148,13 @@ impl DynProtocol for WebSocketProtocol {
 
     fn finished(&self) -> bool {
         self.socket.state() == State::Closed
+    }
+
+    fn take_opening(&mut self) -> Option<Opening> {
+        if let Some(request) = self.socket.take_request() {
+            return Some(Opening::WebSocketRequest(request));
+        }
+        self.socket.take_response().map(Opening::WebSocketResponse)
     }
 
     fn handshaking(&self) -> bool {
