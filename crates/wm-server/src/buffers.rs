@@ -14,6 +14,10 @@ use bytes::BytesMut;
 /// Buffers kept per thread.
 const POOL_SIZE: usize = 128;
 
+/// How many of the most recently given back buffers `take` looks through for one that
+/// fits.
+const FIT_SEARCH: usize = 8;
+
 /// Buffers larger than this are freed rather than kept (a 16 MiB message's buffer).
 const MAX_POOLED: usize = 256 * 1024;
 
@@ -27,7 +31,21 @@ const MIN_POOLED: usize = crate::driver::READ_SIZE;
 /// An empty buffer with at least `room` bytes of capacity, from the pool if it has one.
 pub(crate) fn take(room: usize) -> BytesMut {
     let mut buf = POOL
-        .with(|pool| pool.borrow_mut().pop())
+        .with(|pool| {
+            let mut pool = pool.borrow_mut();
+            // Among the last few given back, the first large enough (reads and sends
+            // of different sizes share the pool); else the last, grown.
+            let fits = pool
+                .iter()
+                .rev()
+                .take(FIT_SEARCH)
+                .position(|buf| buf.capacity() >= room)
+                .map(|from_end| pool.len() - 1 - from_end);
+            match fits {
+                Some(index) => Some(pool.swap_remove(index)),
+                None => pool.pop(),
+            }
+        })
         .unwrap_or_default();
     buf.reserve(room);
     buf

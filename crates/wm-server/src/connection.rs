@@ -323,7 +323,9 @@ impl Connection {
                 });
             }
             if state.out.capacity() == 0 {
-                state.out = crate::buffers::take(crate::driver::READ_SIZE);
+                // Room for this message and its framing, at least a read's worth.
+                let hint = message.as_bytes().map_or(0, <[u8]>::len) + 64;
+                state.out = crate::buffers::take(hint.max(crate::driver::READ_SIZE));
             }
             state.protocol.encode(message, &mut state.out)?;
             state.messages_sent += 1;
