@@ -185,6 +185,9 @@ pub(crate) struct Shared {
     /// The driver is running callbacks and writes once they return: sends need not wake
     /// it.
     pub(crate) dispatching: AtomicBool,
+    /// A pause or a close happened: the driver, handing out a batch of messages, looks at
+    /// the state before the next one.
+    pub(crate) interrupted: AtomicBool,
 }
 
 /// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
@@ -226,6 +229,7 @@ impl Connection {
             }),
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
         }))
     }
 
@@ -375,6 +379,7 @@ impl Connection {
             state.draining = wait_for_peer;
             state.close = Some(CloseRequest::Graceful { wait_for_peer });
         }
+        self.0.interrupted.store(true, Ordering::Release);
         self.0.waker.wake();
     }
 
@@ -390,6 +395,7 @@ impl Connection {
         state.status = Status::Closing;
         state.close = Some(CloseRequest::Abort);
         drop(state);
+        self.0.interrupted.store(true, Ordering::Release);
         self.0.waker.wake();
     }
 
@@ -397,6 +403,7 @@ impl Connection {
     /// kernel, and its TCP window closes.
     pub fn pause_recv(&self) {
         lock(&self.0.state).paused = true;
+        self.0.interrupted.store(true, Ordering::Release);
     }
 
     /// Reads again (Workerman's `resumeRecv`), starting with what was already read.

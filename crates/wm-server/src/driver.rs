@@ -18,7 +18,16 @@ use crate::buffers;
 use crate::connection::{lock, CloseRequest, Connection, Status};
 use crate::protocols::{CloseReason, DecodeError};
 use crate::stats::Counters;
-use crate::{ConnectionError, TimeoutKind};
+use crate::{ConnectionError, Message, TimeoutKind};
+
+/// How many messages are decoded under one lock before they are handed out.
+const DECODE_BATCH: usize = 4;
+
+thread_local! {
+    /// The decoded messages being handed out: one vector per thread, lent to each
+    /// connection's dispatch in turn (a connection holds none between reads).
+    static BATCH: std::cell::RefCell<Vec<Message>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// How much room a read gets at first, and at least.
 pub(crate) const READ_SIZE: usize = 8 * 1024;
@@ -131,6 +140,8 @@ pub(crate) struct Driver<S> {
     eof: bool,
     /// Bytes arrived that were not decoded yet (receiving was paused mid-batch).
     undecoded: bool,
+    /// Messages decoded but not handed out when receiving was paused.
+    held: std::collections::VecDeque<Message>,
     phase: Phase,
     timer: Option<Pin<Box<Sleep>>>,
     accepted: Instant,
@@ -152,6 +163,7 @@ impl<S: Io> Driver<S> {
             read_size: READ_SIZE,
             eof: false,
             undecoded: false,
+            held: std::collections::VecDeque::new(),
             phase: Phase::Open,
             timer: None,
             accepted: now,
@@ -232,7 +244,7 @@ impl<S: Io> Driver<S> {
                 return Poll::Ready(self.closing_phase(request));
             }
             let mut progress = false;
-            if !paused && self.undecoded {
+            if !paused && (self.undecoded || !self.held.is_empty()) {
                 self.decode_and_dispatch();
                 progress = true;
             } else if !paused && !self.eof {
@@ -336,32 +348,53 @@ impl<S: Io> Driver<S> {
         self.dispatch(true);
     }
 
-    /// Decodes and hands out every message in the read buffer, while the connection is
-    /// open and not paused.
+    /// Decodes and hands out every message in the read buffer (after any held back by a
+    /// pause), while the connection is open and not paused.
+    ///
+    /// Messages are decoded [`DECODE_BATCH`] at a time under one lock, then handed out;
+    /// between two of them the driver looks at [`Shared::interrupted`] (set by a pause or
+    /// a close) and stops there: after a pause the rest wait in `held` for the resume,
+    /// after a close they are dropped.
     fn dispatch(&mut self, eof: bool) {
         let shared = &self.conn.0;
         shared.dispatching.store(true, Ordering::Release);
         let mut received = 0u64;
         let mut failure = None;
-        loop {
-            let (decoded, opening) = {
+        let mut batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        batch.extend(self.held.drain(..));
+        'batches: loop {
+            let opening = {
                 let mut state = lock(&shared.state);
                 if state.status != Status::Open || state.paused {
                     break;
                 }
-                let decoded = if eof {
-                    state.protocol.decode_eof(&mut self.read)
-                } else {
-                    state.protocol.decode(&mut self.read)
-                };
-                let opening = if self.opened || state.protocol.handshaking() {
+                while batch.len() < DECODE_BATCH {
+                    let decoded = if eof {
+                        state.protocol.decode_eof(&mut self.read)
+                    } else {
+                        state.protocol.decode(&mut self.read)
+                    };
+                    match decoded {
+                        Ok(Some(message)) => batch.push(message),
+                        Ok(None) => {
+                            self.undecoded = false;
+                            break;
+                        }
+                        Err(error) => {
+                            self.undecoded = false;
+                            failure = Some(error);
+                            break;
+                        }
+                    }
+                }
+                if self.opened || state.protocol.handshaking() {
                     None
                 } else {
                     self.opened = true;
                     state.protocol.take_opening()
-                };
-                (decoded, opening)
+                }
             };
+            // The handshake ends before the first message after it is decoded.
             if let Some(opening) = opening {
                 if !self
                     .conn
@@ -370,26 +403,32 @@ impl<S: Io> Driver<S> {
                     break;
                 }
             }
-            let message = match decoded {
-                Ok(Some(message)) => message,
-                Ok(None) => {
-                    self.undecoded = false;
-                    break;
+            let full = batch.len() == DECODE_BATCH;
+            let mut messages = batch.drain(..);
+            while let Some(message) = messages.next() {
+                received += 1;
+                let ok = self
+                    .conn
+                    .callback(|handler, conn| handler.on_message(conn, message));
+                if !ok || shared.interrupted.swap(false, Ordering::AcqRel) {
+                    let state = lock(&shared.state);
+                    if ok && state.status == Status::Open && !state.paused {
+                        // Resumed again within the callback: go on.
+                        continue;
+                    }
+                    if state.paused && state.status == Status::Open {
+                        self.held.extend(messages);
+                    }
+                    break 'batches;
                 }
-                Err(error) => {
-                    self.undecoded = false;
-                    failure = Some(error);
-                    break;
-                }
-            };
-            received += 1;
-            if !self
-                .conn
-                .callback(|handler, conn| handler.on_message(conn, message))
-            {
+            }
+            drop(messages);
+            if !full || failure.is_some() {
                 break;
             }
         }
+        batch.clear();
+        BATCH.with(|b| *b.borrow_mut() = batch);
         shared.dispatching.store(false, Ordering::Release);
         Counters::add(&shared.endpoint.counters.messages_received, received);
         if let Some(error) = failure {

@@ -8,6 +8,9 @@ use serde_json::Value;
 
 /// One message received from, or to send to, a connection.
 ///
+/// Small (48 bytes: the larger payloads are boxed), as it is moved from the decoder to the
+/// handler to the encoder.
+///
 /// A listener's scheme decides which variants it hands out and which it can send
 /// ([`crate::protocols`] has the table); sending one it cannot put on the wire is a
 /// [`SendError::Unsupported`](crate::SendError::Unsupported), never a panic.
@@ -23,7 +26,7 @@ pub enum Message {
     Json(Value),
     /// A `jsonnl://` line that is not JSON, or too long: reported, and the stream goes on.
     /// Only received.
-    BadJson(wm_jsonnl::JsonNlError),
+    BadJson(Box<wm_jsonnl::JsonNlError>),
     /// An `http://` request, body collected.
     Request(Box<wm_http::Request>),
     /// An `http://` response to the oldest request not yet answered.
@@ -31,7 +34,7 @@ pub enum Message {
     /// The next piece of a chunked `http://` response body.
     Chunk(wm_http::Chunk),
     /// A Server-Sent Event, after a `text/event-stream` response head.
-    Event(wm_http::Event),
+    Event(Box<wm_http::Event>),
     /// A WebSocket ping, received (the pong is already on its way) or to send.
     Ping(Bytes),
     /// A WebSocket pong, received or to send.
@@ -149,6 +152,14 @@ impl From<wm_http::Chunk> for Message {
 
 impl From<wm_http::Event> for Message {
     fn from(event: wm_http::Event) -> Self {
-        Self::Event(event)
+        Self::Event(Box::new(event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_message_stays_small() {
+        assert!(std::mem::size_of::<super::Message>() <= 48);
     }
 }

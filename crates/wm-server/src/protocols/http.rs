@@ -82,7 +82,7 @@ impl DynProtocol for HttpServerProtocol {
                 encode_with(&mut self.http, response, dst)
             }
             Message::Chunk(chunk) => encode_with(&mut self.http, chunk, dst),
-            Message::Event(event) => encode_with(&mut self.http, event, dst),
+            Message::Event(event) => encode_with(&mut self.http, *event, dst),
             other => Err(unsupported(self.scheme(), &other)),
         }
     }

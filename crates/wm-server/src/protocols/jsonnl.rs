@@ -27,7 +27,7 @@ impl JsonNlServerProtocol {
 fn message(item: Result<Value, wm_jsonnl::JsonNlError>) -> Message {
     match item {
         Ok(value) => Message::Json(value),
-        Err(error) => Message::BadJson(error),
+        Err(error) => Message::BadJson(Box::new(error)),
     }
 }
 
