@@ -458,7 +458,9 @@ fn wrk(address: SocketAddr, pipelined: bool, duration: Duration) -> Result<(f64,
         .lines()
         .find_map(|l| l.trim().strip_prefix("99%"))
         .map(|v| v.trim().to_owned())
-        .unwrap_or_default();
+        // With a pipelining script wrk times no request.
+        .filter(|v| v != "0.00us")
+        .unwrap_or_else(|| "n/a".to_owned());
     Ok((rate, p99))
 }
 
