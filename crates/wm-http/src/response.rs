@@ -341,18 +341,8 @@ pub fn put_chunk(dst: &mut BytesMut, data: &[u8]) {
 }
 
 /// `n` in decimal, without going through a `String`.
-fn put_decimal(dst: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    dst.put_slice(&digits[start..]);
+fn put_decimal(dst: &mut BytesMut, n: u64) {
+    dst.put_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 fn put_content_length(dst: &mut BytesMut, length: u64) {

@@ -11,14 +11,12 @@ use wm_websocket::handshake::ClientRequest;
 use crate::connection::{lock, EndpointShared, Kind, PeerAddr};
 use crate::driver::Driver;
 use crate::handler::{Callbacks, Handlers};
-use crate::protocols::Opening;
 use crate::protocols::{DynProtocol, ProtocolContext, WebSocketProtocol};
 use crate::registry::ProtocolFactory;
 use crate::stats::Counters;
 use crate::url::{self, Address};
 use crate::{
-    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Handler, Message,
-    Registry, TlsClient,
+    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Registry, TlsClient,
 };
 
 /// The WebSocket handshake options of a `ws://` client.
@@ -175,56 +173,7 @@ impl Client {
         self
     }
 
-    /// Sends every event to `handler` (replacing closures set before).
-    pub fn handler(mut self, handler: impl Handler) -> Self {
-        self.handlers = Handlers::Object(Arc::new(handler));
-        self
-    }
-
-    /// `onConnect`.
-    pub fn on_connect(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().connect = Some(Arc::new(f));
-        self
-    }
-
-    /// `onWebSocketConnect`: the opening handshake is done (see [`Handler::on_open`]).
-    pub fn on_open(mut self, f: impl Fn(&Connection, &Opening) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().open = Some(Arc::new(f));
-        self
-    }
-
-    /// `onMessage`.
-    pub fn on_message(mut self, f: impl Fn(&Connection, Message) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().message = Some(Arc::new(f));
-        self
-    }
-
-    /// `onClose`.
-    pub fn on_close(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().close = Some(Arc::new(f));
-        self
-    }
-
-    /// `onError`.
-    pub fn on_error(
-        mut self,
-        f: impl Fn(&Connection, &ConnectionError) + Send + Sync + 'static,
-    ) -> Self {
-        self.handlers.callbacks_mut().error = Some(Arc::new(f));
-        self
-    }
-
-    /// `onBufferFull`.
-    pub fn on_buffer_full(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().buffer_full = Some(Arc::new(f));
-        self
-    }
-
-    /// `onBufferDrain`.
-    pub fn on_buffer_drain(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().buffer_drain = Some(Arc::new(f));
-        self
-    }
+    crate::handler::callback_setters!();
 
     fn protocol_factory(&self) -> ProtocolFactory {
         if let Some(factory) = &self.factory {
@@ -264,6 +213,7 @@ impl Client {
             counters: Counters::default(),
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            drivers: std::sync::atomic::AtomicUsize::new(0),
         });
         let task = tokio::spawn(run(
             self.address,
@@ -295,12 +245,14 @@ async fn run(
         };
         match connected {
             Ok(stream) => {
-                let connection = Connection::new(
+                let Some(connection) = Connection::new(
                     endpoint.clone(),
                     Kind::Stream,
                     stream.peer.clone(),
                     stream.local.clone(),
-                );
+                ) else {
+                    return;
+                };
                 match stream.io {
                     Stream::Tcp(tcp) => Driver::new(tcp, connection).run().await,
                     Stream::Tls(tls) => Driver::new(*tls, connection).run().await,
@@ -320,7 +272,10 @@ async fn run(
                         }
                     }
                 };
-                let connection = Connection::new(endpoint.clone(), Kind::Stream, peer, None);
+                let Some(connection) = Connection::new(endpoint.clone(), Kind::Stream, peer, None)
+                else {
+                    return;
+                };
                 lock(&connection.0.state).status = crate::Status::Closed;
                 let error = ConnectionError::Connect(error);
                 connection.callback(|handler, conn| handler.on_error(conn, &error));

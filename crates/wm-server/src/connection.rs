@@ -52,14 +52,24 @@ pub(crate) struct EndpointShared {
     pub(crate) connections: Mutex<HashMap<u64, Connection>>,
     /// Set when the endpoint stops: new connections are closed at once.
     pub(crate) stopping: AtomicBool,
+    /// Connection tasks alive, lingering ones included: a stop waits for them.
+    pub(crate) drivers: std::sync::atomic::AtomicUsize,
 }
 
 impl EndpointShared {
-    pub(crate) fn protocol(&self) -> Box<dyn DynProtocol> {
-        (self.factory)(&ProtocolContext {
+    /// A new connection's protocol; `None` (logged) if the factory panicked, which drops
+    /// that connection and not the listener.
+    pub(crate) fn protocol(&self) -> Option<Box<dyn DynProtocol>> {
+        let context = ProtocolContext {
             limits: self.options.limits,
             client: self.client,
-        })
+        };
+        let made = catch_unwind(AssertUnwindSafe(|| (self.factory)(&context)));
+        if made.is_err() {
+            Counters::add(&self.counters.handler_panics, 1);
+            tracing::error!(name = %self.name, "the protocol factory panicked; connection dropped");
+        }
+        made.ok()
     }
 
     pub(crate) fn connections(&self) -> MutexGuard<'_, HashMap<u64, Connection>> {
@@ -209,9 +219,9 @@ impl Connection {
         kind: Kind,
         peer: PeerAddr,
         local: Option<PeerAddr>,
-    ) -> Self {
-        let protocol = endpoint.protocol();
-        Self(Arc::new(Shared {
+    ) -> Option<Self> {
+        let protocol = endpoint.protocol()?;
+        Some(Self(Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             peer,
             local,
@@ -230,7 +240,7 @@ impl Connection {
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
             interrupted: AtomicBool::new(false),
-        }))
+        })))
     }
 
     /// The connection's id, unique in the process.
@@ -331,12 +341,18 @@ impl Connection {
                 let hint = message.as_bytes().map_or(0, <[u8]>::len) + 64;
                 state.out = crate::buffers::take(hint.max(crate::driver::READ_SIZE));
             }
+            // What the protocol queued by itself (a 101, a 100 Continue, a pong) goes first.
+            state.protocol.take_output(&mut state.out);
             state.protocol.encode(message, &mut state.out)?;
             state.messages_sent += 1;
             let now_full = !state.full && state.out.len() >= high;
             state.full |= now_full;
             now_full
         };
+        if now_full {
+            // The driver stops handing out this connection's messages until the drain.
+            self.0.interrupted.store(true, Ordering::Release);
+        }
         self.wake();
         if now_full {
             self.callback(|handler, conn| handler.on_buffer_full(conn));
@@ -374,6 +390,7 @@ impl Connection {
             if state.status != Status::Open {
                 return;
             }
+            state.protocol.take_output(&mut state.out);
             let wait_for_peer = state.protocol.close(&reason, &mut state.out);
             state.status = Status::Closing;
             state.draining = wait_for_peer;

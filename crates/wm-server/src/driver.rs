@@ -6,6 +6,7 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{ready, Context, Poll};
@@ -107,6 +108,8 @@ fn reserve(buf: &mut BytesMut, room: usize) {
 struct Snapshot {
     /// A close request waits (nothing was written).
     close_pending: bool,
+    /// The send buffer drained below the low watermark: reading may go on.
+    drained: bool,
     finished: bool,
     handshaking: bool,
     reading_head: bool,
@@ -122,8 +125,10 @@ enum Phase {
         wait_for_peer: bool,
         deadline: Instant,
     },
-    /// Sending FIN.
-    Shutdown,
+    /// Sending FIN (and, over TLS, close_notify); the deadline also ends the linger.
+    Shutdown {
+        deadline: Instant,
+    },
     /// Reading and dropping until the peer's FIN or the deadline.
     Linger {
         deadline: Instant,
@@ -151,10 +156,34 @@ pub(crate) struct Driver<S> {
     finished: bool,
     /// The protocol's opening handshake is done and `on_open` had its chance.
     opened: bool,
+    /// Bytes were written that the transport may hold until flushed (TLS).
+    flush_owed: bool,
+    /// The read buffer holds an allocation (to give back to the pool when empty).
+    read_allocated: bool,
+}
+
+impl<S> Drop for Driver<S> {
+    fn drop(&mut self) {
+        let endpoint = &self.conn.0.endpoint;
+        if !self.finished {
+            // The task ended before the connection did (a panic in a protocol, the
+            // runtime going away): take it out of the lists without calling back.
+            self.finished = true;
+            lock(&self.conn.0.state).status = Status::Closed;
+            endpoint.connections().remove(&self.conn.id());
+            endpoint
+                .counters
+                .open_connections
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+        endpoint.drivers.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl<S: Io> Driver<S> {
     pub(crate) fn new(io: S, conn: Connection) -> Self {
+        // Counted until dropped, lingering included: a stop waits for it.
+        conn.0.endpoint.drivers.fetch_add(1, Ordering::AcqRel);
         let now = Instant::now();
         Self {
             io,
@@ -171,6 +200,8 @@ impl<S: Io> Driver<S> {
             head_started: None,
             finished: false,
             opened: false,
+            flush_owed: false,
+            read_allocated: false,
         }
     }
 
@@ -208,14 +239,20 @@ impl<S: Io> Driver<S> {
                     Poll::Ready(next) => next,
                     Poll::Pending => return Poll::Pending,
                 },
-                Phase::Shutdown => {
-                    // A failed shutdown leaves nothing to linger for.
-                    let result = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                Phase::Shutdown { deadline } => {
+                    // A TLS shutdown writes close_notify, which a peer that reads nothing
+                    // can hold up: it gets the linger time, no more.
+                    let result = match Pin::new(&mut self.io).poll_shutdown(cx) {
+                        Poll::Ready(result) => result,
+                        Poll::Pending if self.poll_timer(cx, deadline) => {
+                            Err(io::ErrorKind::TimedOut.into())
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    };
                     self.finish();
+                    // A failed shutdown leaves nothing to linger for.
                     match result {
-                        Ok(()) if !self.eof => Phase::Linger {
-                            deadline: Instant::now() + self.options().linger,
-                        },
+                        Ok(()) if !self.eof => Phase::Linger { deadline },
                         _ => Phase::Done,
                     }
                 }
@@ -238,7 +275,9 @@ impl<S: Io> Driver<S> {
         loop {
             let (close, paused) = {
                 let mut state = lock(&self.conn.0.state);
-                (state.close.take(), state.paused)
+                // A peer that sends and does not read cannot make the send buffer grow
+                // without end: reading stops while it is over the high watermark.
+                (state.close.take(), state.paused || state.full)
             };
             if let Some(request) = close {
                 return Poll::Ready(self.closing_phase(request));
@@ -274,6 +313,7 @@ impl<S: Io> Driver<S> {
                 }
             }
             let (written, snapshot) = self.poll_write_out(cx);
+            progress |= snapshot.drained;
             if snapshot.close_pending {
                 // Not written: an abort drops what the handler just queued; a graceful
                 // close writes it in its own phase.
@@ -290,7 +330,8 @@ impl<S: Io> Driver<S> {
                 }
                 _ => {}
             }
-            if self.read.is_empty() && !self.undecoded && self.read.capacity() > 0 {
+            if self.read_allocated && self.read.is_empty() && !self.undecoded {
+                self.read_allocated = false;
                 // Nothing partial is buffered: give the buffer back (an idle connection
                 // holds none; the messages handed out keep their own slices alive).
                 buffers::give(std::mem::take(&mut self.read));
@@ -309,6 +350,7 @@ impl<S: Io> Driver<S> {
     /// Reads into the read buffer, adapting the room given to how much came last time.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let result = self.io.poll_read_into(cx, &mut self.read, self.read_size);
+        self.read_allocated |= self.read.capacity() > 0;
         if let Poll::Ready(Ok(n)) = result {
             if n >= self.read_size {
                 self.read_size = (self.read_size * 2).min(MAX_READ_SIZE);
@@ -317,6 +359,12 @@ impl<S: Io> Driver<S> {
             }
         }
         result
+    }
+
+    fn shutdown_phase(&self) -> Phase {
+        Phase::Shutdown {
+            deadline: Instant::now() + self.options().linger,
+        }
     }
 
     /// The phase a close asked for (through the handle, or by the driver itself) leads to.
@@ -365,15 +413,30 @@ impl<S: Io> Driver<S> {
         'batches: loop {
             let opening = {
                 let mut state = lock(&shared.state);
-                if state.status != Status::Open || state.paused {
+                // While the send buffer is over its high watermark nothing more is handed
+                // out (its answers would be refused): the rest waits for the drain.
+                let held_back = state.paused || state.full;
+                if state.status != Status::Open || held_back {
+                    if held_back && state.status == Status::Open {
+                        self.held.extend(batch.drain(..));
+                    }
                     break;
                 }
                 while batch.len() < DECODE_BATCH {
-                    let decoded = if eof {
-                        state.protocol.decode_eof(&mut self.read)
-                    } else {
-                        state.protocol.decode(&mut self.read)
-                    };
+                    let protocol = &mut state.protocol;
+                    let read = &mut self.read;
+                    // A protocol of the application's own (or a WebSocket handshake hook)
+                    // that panics fails this connection, not the thread.
+                    let decoded = catch_unwind(AssertUnwindSafe(|| {
+                        if eof {
+                            protocol.decode_eof(read)
+                        } else {
+                            protocol.decode(read)
+                        }
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(DecodeError::new("the protocol panicked while decoding"))
+                    });
                     match decoded {
                         Ok(Some(message)) => batch.push(message),
                         Ok(None) => {
@@ -387,7 +450,12 @@ impl<S: Io> Driver<S> {
                         }
                     }
                 }
-                if self.opened || state.protocol.handshaking() {
+                // A refused upgrade finishes the protocol: no on_open for it.
+                if self.opened
+                    || state.protocol.handshaking()
+                    || failure.is_some()
+                    || state.protocol.finished()
+                {
                     None
                 } else {
                     self.opened = true;
@@ -412,11 +480,15 @@ impl<S: Io> Driver<S> {
                     .callback(|handler, conn| handler.on_message(conn, message));
                 if !ok || shared.interrupted.swap(false, Ordering::AcqRel) {
                     let state = lock(&shared.state);
-                    if ok && state.status == Status::Open && !state.paused {
-                        // Resumed again within the callback: go on.
+                    // Resumed again within the callback, or closing while HTTP requests
+                    // already decoded are owed answers (the protocol counts them): go on.
+                    let owed = state.draining
+                        && matches!(messages.as_slice().first(), Some(Message::Request(_)));
+                    let held_back = state.paused || state.full;
+                    if ok && !held_back && (state.status == Status::Open || owed) {
                         continue;
                     }
-                    if state.paused && state.status == Status::Open {
+                    if held_back && state.status == Status::Open {
                         self.held.extend(messages);
                     }
                     break 'batches;
@@ -473,6 +545,7 @@ impl<S: Io> Driver<S> {
             let state = &mut *guard;
             let snapshot = Snapshot {
                 close_pending: state.close.is_some(),
+                drained: false,
                 finished: false,
                 handshaking: false,
                 reading_head: false,
@@ -505,6 +578,7 @@ impl<S: Io> Driver<S> {
             let sent = std::mem::take(&mut state.messages_sent);
             Counters::add(&shared.endpoint.counters.messages_sent, sent);
             let snapshot = Snapshot {
+                drained,
                 finished: state.protocol.finished(),
                 handshaking: state.protocol.handshaking(),
                 reading_head: state.protocol.reading_head(),
@@ -513,9 +587,19 @@ impl<S: Io> Driver<S> {
             (result, snapshot)
         };
         Counters::add(&shared.endpoint.counters.bytes_written, written as u64);
-        if written > 0 {
-            if let Poll::Ready(Err(error)) = Pin::new(&mut self.io).poll_flush(cx) {
-                return (Poll::Ready(Err(error)), snapshot);
+        // A TLS stream takes bytes into its own buffer and writes them on flush; a flush
+        // that waits is retried on every pass until it is done.
+        self.flush_owed |= written > 0;
+        let mut result = result;
+        if self.flush_owed {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.flush_owed = false,
+                Poll::Ready(Err(error)) => return (Poll::Ready(Err(error)), snapshot),
+                Poll::Pending => {
+                    if let Poll::Ready(Ok(())) = result {
+                        result = Poll::Pending;
+                    }
+                }
             }
         }
         if drained {
@@ -618,7 +702,7 @@ impl<S: Io> Driver<S> {
             };
             let finished = snapshot.finished;
             if written && (!wait_for_peer || finished || self.eof) {
-                return Poll::Ready(Phase::Shutdown);
+                return Poll::Ready(self.shutdown_phase());
             }
             if progress {
                 continue;
@@ -629,7 +713,7 @@ impl<S: Io> Driver<S> {
                     self.error(ConnectionError::Timeout(TimeoutKind::Close));
                 }
                 return Poll::Ready(if written {
-                    Phase::Shutdown
+                    self.shutdown_phase()
                 } else {
                     Phase::Done
                 });

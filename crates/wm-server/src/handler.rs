@@ -160,3 +160,79 @@ impl Handlers {
         }
     }
 }
+
+/// The builder methods that set a listener's or a client's callbacks (`handler`,
+/// `on_connect`, `on_open`, `on_message`, `on_close`, `on_error`, `on_buffer_full`,
+/// `on_buffer_drain`), for a type with a `handlers: Handlers` field.
+macro_rules! callback_setters {
+    () => {
+        /// Sends every event to `handler` (replacing closures set before).
+        pub fn handler(mut self, handler: impl $crate::Handler) -> Self {
+            self.handlers = $crate::handler::Handlers::Object(::std::sync::Arc::new(handler));
+            self
+        }
+
+        /// `onConnect`.
+        pub fn on_connect(
+            mut self,
+            f: impl Fn(&$crate::Connection) + Send + Sync + 'static,
+        ) -> Self {
+            self.handlers.callbacks_mut().connect = Some(::std::sync::Arc::new(f));
+            self
+        }
+
+        /// `onWebSocketConnect`: the opening handshake is done (see
+        /// [`Handler::on_open`](crate::Handler::on_open)).
+        pub fn on_open(
+            mut self,
+            f: impl Fn(&$crate::Connection, &$crate::protocols::Opening) + Send + Sync + 'static,
+        ) -> Self {
+            self.handlers.callbacks_mut().open = Some(::std::sync::Arc::new(f));
+            self
+        }
+
+        /// `onMessage`.
+        pub fn on_message(
+            mut self,
+            f: impl Fn(&$crate::Connection, $crate::Message) + Send + Sync + 'static,
+        ) -> Self {
+            self.handlers.callbacks_mut().message = Some(::std::sync::Arc::new(f));
+            self
+        }
+
+        /// `onClose`.
+        pub fn on_close(mut self, f: impl Fn(&$crate::Connection) + Send + Sync + 'static) -> Self {
+            self.handlers.callbacks_mut().close = Some(::std::sync::Arc::new(f));
+            self
+        }
+
+        /// `onError`.
+        pub fn on_error(
+            mut self,
+            f: impl Fn(&$crate::Connection, &$crate::ConnectionError) + Send + Sync + 'static,
+        ) -> Self {
+            self.handlers.callbacks_mut().error = Some(::std::sync::Arc::new(f));
+            self
+        }
+
+        /// `onBufferFull`.
+        pub fn on_buffer_full(
+            mut self,
+            f: impl Fn(&$crate::Connection) + Send + Sync + 'static,
+        ) -> Self {
+            self.handlers.callbacks_mut().buffer_full = Some(::std::sync::Arc::new(f));
+            self
+        }
+
+        /// `onBufferDrain`.
+        pub fn on_buffer_drain(
+            mut self,
+            f: impl Fn(&$crate::Connection) + Send + Sync + 'static,
+        ) -> Self {
+            self.handlers.callbacks_mut().buffer_drain = Some(::std::sync::Arc::new(f));
+            self
+        }
+    };
+}
+
+pub(crate) use callback_setters;

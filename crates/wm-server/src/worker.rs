@@ -15,13 +15,12 @@ use tokio::sync::watch;
 use crate::connection::{EndpointShared, Kind, PeerAddr};
 use crate::driver::Driver;
 use crate::handler::{Callbacks, Handlers};
-use crate::protocols::Opening;
 use crate::registry::{self, ProtocolFactory, Transport};
 use crate::stats::Counters;
 use crate::url::{self, Address};
 use crate::{
-    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Handler, Message,
-    Registry, Stats, TlsServer,
+    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Registry, Stats,
+    TlsServer,
 };
 
 /// Workerman's `DEFAULT_BACKLOG`; the kernel caps it at `net.core.somaxconn`.
@@ -181,56 +180,7 @@ impl Worker {
         self
     }
 
-    /// Sends every event to `handler` (replacing closures set before).
-    pub fn handler(mut self, handler: impl Handler) -> Self {
-        self.handlers = Handlers::Object(Arc::new(handler));
-        self
-    }
-
-    /// `onConnect`.
-    pub fn on_connect(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().connect = Some(Arc::new(f));
-        self
-    }
-
-    /// `onWebSocketConnect`: the opening handshake is done (see [`Handler::on_open`]).
-    pub fn on_open(mut self, f: impl Fn(&Connection, &Opening) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().open = Some(Arc::new(f));
-        self
-    }
-
-    /// `onMessage`.
-    pub fn on_message(mut self, f: impl Fn(&Connection, Message) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().message = Some(Arc::new(f));
-        self
-    }
-
-    /// `onClose`.
-    pub fn on_close(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().close = Some(Arc::new(f));
-        self
-    }
-
-    /// `onError`.
-    pub fn on_error(
-        mut self,
-        f: impl Fn(&Connection, &ConnectionError) + Send + Sync + 'static,
-    ) -> Self {
-        self.handlers.callbacks_mut().error = Some(Arc::new(f));
-        self
-    }
-
-    /// `onBufferFull`.
-    pub fn on_buffer_full(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().buffer_full = Some(Arc::new(f));
-        self
-    }
-
-    /// `onBufferDrain`.
-    pub fn on_buffer_drain(mut self, f: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
-        self.handlers.callbacks_mut().buffer_drain = Some(Arc::new(f));
-        self
-    }
+    crate::handler::callback_setters!();
 
     /// Binds, and starts the threads that serve the listener; returns at once. Binding
     /// errors are returned here.
@@ -259,6 +209,7 @@ impl Worker {
             counters: Counters::default(),
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            drivers: std::sync::atomic::AtomicUsize::new(0),
         });
         let sockets = self.bind()?;
         let local_addr = sockets
@@ -477,8 +428,13 @@ impl WorkerHandle {
         for connection in self.endpoint.connections() {
             connection.close_with(crate::CloseReason::GoingAway);
         }
-        let deadline = Instant::now() + shared.options.close_timeout + Duration::from_millis(200);
-        while self.endpoint.connection_count() > 0 && Instant::now() < deadline {
+        // Every connection closes, then lingers so that its peer reads the last bytes
+        // rather than a reset; both are bounded.
+        let deadline = Instant::now()
+            + shared.options.close_timeout
+            + shared.options.linger
+            + Duration::from_millis(200);
+        while shared.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         let _ = self.stop.send(Signal::Exit);
@@ -615,13 +571,11 @@ async fn accept_tcp(
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().ok().map(PeerAddr::Inet);
                 let Some(tls) = &tls else {
-                    let connection = Connection::new(
-                        endpoint.clone(),
-                        Kind::Stream,
-                        PeerAddr::Inet(peer),
-                        local,
-                    );
-                    tokio::spawn(Driver::new(stream, connection).run());
+                    if let Some(connection) =
+                        Connection::new(endpoint.clone(), Kind::Stream, PeerAddr::Inet(peer), local)
+                    {
+                        tokio::spawn(Driver::new(stream, connection).run());
+                    }
                     continue;
                 };
                 let acceptor = tls.0.clone();
@@ -631,13 +585,11 @@ async fn accept_tcp(
                     let limit = endpoint.options.handshake_timeout.unwrap_or(Duration::MAX);
                     match tokio::time::timeout(limit, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
-                            let connection = Connection::new(
-                                endpoint,
-                                Kind::Stream,
-                                PeerAddr::Inet(peer),
-                                local,
-                            );
-                            Driver::new(stream, connection).run().await;
+                            if let Some(connection) =
+                                Connection::new(endpoint, Kind::Stream, PeerAddr::Inet(peer), local)
+                            {
+                                Driver::new(stream, connection).run().await;
+                            }
                         }
                         Ok(Err(error)) => {
                             Counters::add(&endpoint.counters.protocol_errors, 1);
@@ -667,9 +619,11 @@ async fn accept_unix(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io:
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let peer = PeerAddr::Unix(peer.as_pathname().map(ToOwned::to_owned));
-                let connection =
-                    Connection::new(endpoint.clone(), Kind::Stream, peer, local.clone());
-                tokio::spawn(Driver::new(stream, connection).run());
+                if let Some(connection) =
+                    Connection::new(endpoint.clone(), Kind::Stream, peer, local.clone())
+                {
+                    tokio::spawn(Driver::new(stream, connection).run());
+                }
             }
             Err(error) => accept_failed(error).await,
         }
@@ -703,7 +657,7 @@ async fn receive_udp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io:
         };
         let counters = &endpoint.counters;
         Counters::add(&counters.bytes_read, length as u64);
-        let connection = Connection::new(
+        let Some(connection) = Connection::new(
             endpoint.clone(),
             Kind::Datagram {
                 socket: socket.clone(),
@@ -711,8 +665,12 @@ async fn receive_udp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io:
             },
             PeerAddr::Inet(peer),
             local.clone(),
-        );
-        let mut datagram = buffer.split();
+        ) else {
+            continue;
+        };
+        // Copied out, so that a message the handler keeps pins its own bytes, not the
+        // 64 KiB receive buffer.
+        let mut datagram = BytesMut::from(&buffer[..length]);
         loop {
             let decoded = crate::connection::lock(&connection.0.state)
                 .protocol

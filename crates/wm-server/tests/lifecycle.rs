@@ -494,3 +494,93 @@ async fn on_connect_and_on_close_bracket_every_connection() {
         assert_eq!(pair[0].replace("connect", "close"), pair[1]);
     }
 }
+
+#[tokio::test]
+async fn closing_after_the_first_of_pipelined_requests_answers_the_rest_and_closes_at_once() {
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, message| {
+            if let Message::Request(request) = message {
+                let _ = connection.send(request.path().to_owned());
+                connection.close();
+            }
+        })
+        .start()
+        .unwrap();
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    let started = std::time::Instant::now();
+    stream
+        .write_all(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+        .await
+        .unwrap();
+    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    // The requests decoded with the first are answered, not left waiting for the close
+    // timeout.
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    for path in ["/1", "/2", "/3"] {
+        assert!(text.contains(&format!("\r\n\r\n{path}")), "{text}");
+    }
+    assert_eq!(server.stop().timeouts, 0);
+}
+
+#[tokio::test]
+async fn a_peer_that_pipelines_and_never_reads_stops_being_read_at_the_high_watermark() {
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .options(ConnectionOptions::default().send_watermarks(64 * 1024, 0))
+        .on_message(|connection, _| drop(connection.send("x".repeat(16 * 1024))))
+        .start()
+        .unwrap();
+    let stream = TcpStream::connect(addr(&server)).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let total: u64 = 2000;
+    let writer = tokio::spawn(async move {
+        for _ in 0..total {
+            if write
+                .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        write
+    });
+    // Without reading: the server answers until its send buffer (and the kernel's) is
+    // full, then stops reading; it does not hold 2000 answers of 16 KiB.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = server.stats().messages_received;
+    assert!(
+        received < total / 2,
+        "{received} requests read while the peer read nothing"
+    );
+    let connection = server.endpoint().connections().pop().unwrap();
+    assert!(connection.send_buffer_len() < 64 * 1024 + 16 * 1024 + 512);
+    // Once the peer reads, every request is answered.
+    let mut answered = 0;
+    let mut buf = vec![0; 1 << 16];
+    let mut pending = Vec::new();
+    while answered < total {
+        let n = within("answers", read.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "closed after {answered}");
+        pending.extend_from_slice(&buf[..n]);
+        answered += count_and_trim(&mut pending, b"HTTP/1.1 200 OK") as u64;
+    }
+    drop(within("writer", writer).await.unwrap());
+}
+
+/// Counts the complete occurrences of `needle` in `haystack` and keeps the bytes that may
+/// hold the start of the next one.
+fn count_and_trim(haystack: &mut Vec<u8>, needle: &[u8]) -> usize {
+    let count = haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count();
+    let keep = haystack.len().saturating_sub(needle.len() - 1);
+    haystack.drain(..keep);
+    count
+}

@@ -542,7 +542,10 @@ async fn on_open_hands_over_the_websocket_upgrade_request_once() {
     let log = seen.clone();
     let server = Worker::new("websocket://127.0.0.1:0")
         .unwrap()
-        .on_open(move |_, opening| {
+        .on_open(move |connection, opening| {
+            // Sent from on_open: it must follow the 101 on the wire (the client would fail
+            // the handshake otherwise).
+            let _ = connection.send("welcome");
             if let wm_server::protocols::Opening::WebSocketRequest(request) = opening {
                 log.lock().unwrap().push(format!(
                     "{} {:?} {:?}",
@@ -568,6 +571,8 @@ async fn on_open_hands_over_the_websocket_upgrade_request_once() {
         })
         .on_message(move |_, message| drop(tx.send(message)))
         .start();
+    let welcome = within("welcome", rx.recv()).await.unwrap();
+    assert_eq!(welcome.as_text(), Some("welcome"));
     let echoed = within("echo", rx.recv()).await.unwrap();
     assert_eq!(echoed.as_text(), Some("after the 101"));
     assert_eq!(
@@ -575,4 +580,24 @@ async fn on_open_hands_over_the_websocket_upgrade_request_once() {
         ["/room/7 Some(\"user=ann\") Some(\"secret\")"]
     );
     within("stop", client.stop()).await;
+}
+
+#[tokio::test]
+async fn a_response_to_a_request_that_expected_100_continue_follows_the_100() {
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, _| drop(connection.send("done")))
+        .start()
+        .unwrap();
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    // Head and body in one write: the body is decoded in the same read as the head.
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+        .await
+        .unwrap();
+    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "{text}"
+    );
 }

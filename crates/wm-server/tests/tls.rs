@@ -3,6 +3,9 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -171,4 +174,60 @@ async fn curl_fetches_over_https() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "secure /hello");
+}
+
+#[tokio::test]
+async fn a_large_tls_answer_to_a_slow_reader_arrives_whole() {
+    let cert = certificate();
+    let server = Worker::new("frame://127.0.0.1:0")
+        .unwrap()
+        .tls(TlsServer::from_pem(cert.0.as_bytes(), cert.1.as_bytes()).unwrap())
+        .options(wm_server::ConnectionOptions::default().send_watermarks(8 << 20, 0))
+        .on_message(|connection, _| {
+            for i in 0..4u8 {
+                connection.send(vec![i; 1 << 20]).unwrap();
+            }
+        })
+        .start()
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(rcgen_der(&cert.0)))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(addr(&server)).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    tls.write_all(&frame(b"go")).await.unwrap();
+    // Read nothing for a while: the server's TLS buffer and socket fill up, and its last
+    // bytes wait for a flush that must still happen once the socket drains.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut got = vec![0; 4 * ((1 << 20) + 4)];
+    within("4 MiB over TLS", tls.read_exact(&mut got))
+        .await
+        .unwrap();
+    for i in 0..4 {
+        let start = i * ((1 << 20) + 4);
+        assert_eq!(&got[start..start + 4], &((1u32 << 20) + 4).to_be_bytes());
+        assert!(got[start + 4..start + 4 + (1 << 20)]
+            .iter()
+            .all(|&b| b == i as u8));
+    }
+}
+
+/// The DER bytes of a PEM certificate.
+fn rcgen_der(pem: &str) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+        .unwrap()
+        .to_vec()
 }

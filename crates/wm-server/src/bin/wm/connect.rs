@@ -3,15 +3,15 @@
 //! Each stdin line is sent as one message (`jsonnl://`: the line must be JSON;
 //! `ws://`: a text message, or binary with `--binary`; `tcp://` / `unix://`: the line and
 //! its newline, as they are). Each message received is printed on stdout as one line,
-//! escaped as [`escape`](crate::escape) says (`jsonnl://`: the value as compact JSON).
-//! When stdin ends, `wm connect` waits until as many messages came back as were sent, at
-//! most `--timeout` seconds, closes gracefully and exits 0. It exits 1, with the reason on
+//! escaped as [`escape`](crate::escape) says (`jsonnl://`: the value as compact JSON;
+//! `tcp://` / `unix://`: the bytes as they come). When stdin ends, `wm connect` waits
+//! until as many replies came back as lines were sent (messages that arrive after the
+//! first send; over `tcp://` and `unix://`, lines), at most `--timeout` seconds, closes
+//! gracefully and exits 0. It exits 1, with the reason on
 //! stderr, when the connection fails, the peer breaks the protocol (it speaks something
 //! else), or the peer closes while replies are still owed.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -40,6 +40,8 @@ pub struct Args {
 enum Event {
     Connected,
     Received(String),
+    /// Bytes of a `tcp://` or `unix://` stream.
+    Raw(Vec<u8>),
     Error(String),
     Closed,
 }
@@ -52,22 +54,28 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
 }
 
 async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let timeout = Duration::from_secs_f64(args.timeout.max(0.0));
+    // NaN, negative or absurd values are clamped rather than trusted.
+    let timeout = Duration::from_secs_f64(if args.timeout.is_finite() {
+        args.timeout.clamp(0.0, 86_400.0)
+    } else {
+        86_400.0
+    });
+    // The connection (and handshake) gets at least a second, whatever --timeout says.
+    let connect_timeout = timeout.max(Duration::from_secs(1));
     let scheme = args
         .url
         .split_once("://")
         .map(|(s, _)| s.to_ascii_lowercase())
         .unwrap_or_default();
     let (events, mut incoming) = mpsc::unbounded_channel();
-    let received = Arc::new(AtomicU64::new(0));
+    let raw = matches!(scheme.as_str(), "tcp" | "unix" | "ssl" | "tls");
     let client = {
         let (on_connect, on_message, on_error, on_close) =
             (events.clone(), events.clone(), events.clone(), events);
-        let received = received.clone();
         let json = scheme == "jsonnl";
         let name = scheme.clone();
         // The handshake gets the same bound as the rest.
-        let options = ConnectionOptions::default().handshake_timeout(Some(timeout));
+        let options = ConnectionOptions::default().handshake_timeout(Some(connect_timeout));
         let mut client = Client::new(&args.url)?;
         if let Some(ca) = &args.ca {
             client = client.tls(TlsClient::with_root_pem(&std::fs::read(ca)?)?);
@@ -76,6 +84,11 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             .options(options)
             .on_connect(move |_| drop(on_connect.send(Event::Connected)))
             .on_message(move |_, message| {
+                if let (true, Some(bytes)) = (raw, message.as_bytes()) {
+                    // A byte stream: printed as it comes; its lines are the replies.
+                    drop(on_message.send(Event::Raw(bytes.to_vec())));
+                    return;
+                }
                 let line = match message {
                     Message::Json(value) if json => value.to_string(),
                     Message::BadJson(error) => {
@@ -88,7 +101,6 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                         None => format!("({} message)", other.kind()),
                     },
                 };
-                received.fetch_add(1, Ordering::Relaxed);
                 drop(on_message.send(Event::Received(line)));
             })
             .on_error(move |_, error| {
@@ -107,13 +119,13 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut stdout = tokio::io::stdout();
     let mut failed = false;
     // Connected first, within the timeout.
-    let connected = tokio::time::timeout(timeout.max(Duration::from_secs(1)), async {
+    let connected = tokio::time::timeout(connect_timeout, async {
         while let Some(event) = incoming.recv().await {
             match event {
                 Event::Connected => return Ok(()),
                 Event::Error(error) => return Err(error),
                 Event::Closed => return Err("connection closed".to_owned()),
-                Event::Received(_) => {}
+                Event::Received(_) | Event::Raw(_) => {}
             }
         }
         Err("connection closed".to_owned())
@@ -139,8 +151,11 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut closed = false;
     let mut stdin_open = true;
     let mut deadline = None;
+    // Replies: messages that arrive once something was sent (a greeting is not one);
+    // over tcp:// and unix://, lines.
+    let mut received = 0u64;
     loop {
-        if !stdin_open && received.load(Ordering::Relaxed) >= sent {
+        if !stdin_open && received >= sent {
             break;
         }
         if closed {
@@ -183,8 +198,16 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             },
             event = incoming.recv() => match event {
                 Some(Event::Received(line)) => {
+                    received += u64::from(sent > 0);
                     stdout.write_all(line.as_bytes()).await?;
                     stdout.write_all(b"\n").await?;
+                    stdout.flush().await?;
+                }
+                Some(Event::Raw(bytes)) => {
+                    if sent > 0 {
+                        received += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                    }
+                    stdout.write_all(&bytes).await?;
                     stdout.flush().await?;
                 }
                 Some(Event::Error(error)) => {
@@ -196,15 +219,14 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             },
             () = sleep => {
                 eprintln!(
-                    "wm connect: {} of {sent} replies arrived within {:.1} s",
-                    received.load(Ordering::Relaxed),
+                    "wm connect: {received} of {sent} replies arrived within {:.1} s",
                     timeout.as_secs_f64()
                 );
                 break;
             }
         }
     }
-    let owed = received.load(Ordering::Relaxed) < sent;
+    let owed = received < sent;
     if closed && (owed || stdin_open) && !failed {
         eprintln!("wm connect: the peer closed the connection");
         failed = true;
@@ -212,9 +234,13 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     client.stop().await;
     // Print what arrived while closing.
     while let Ok(event) = incoming.try_recv() {
-        if let Event::Received(line) = event {
-            stdout.write_all(line.as_bytes()).await?;
-            stdout.write_all(b"\n").await?;
+        match event {
+            Event::Received(line) => {
+                stdout.write_all(line.as_bytes()).await?;
+                stdout.write_all(b"\n").await?;
+            }
+            Event::Raw(bytes) => stdout.write_all(&bytes).await?,
+            _ => {}
         }
     }
     stdout.flush().await?;

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 use wm_http::Response;
+use wm_server::protocols::Opening;
 use wm_server::{Connection, Handler, Message, Worker};
 
 const PAGE: &str = include_str!("demo.html");
@@ -121,7 +122,8 @@ impl Chat {
 }
 
 impl Handler for Chat {
-    fn on_connect(&self, connection: &Connection) {
+    /// After the handshake: a refused upgrade never joins (nor leaves) the room.
+    fn on_open(&self, connection: &Connection, _opening: &Opening) {
         let name = format!("guest-{}", connection.id());
         let users: Vec<String> = {
             let mut names = self.names();
@@ -130,7 +132,6 @@ impl Handler for Chat {
             users.sort();
             users
         };
-        // Queued now, sent right after the 101.
         let _ = connection.send(Message::Text(
             json!({"type": "welcome", "name": name, "users": users}).to_string(),
         ));
