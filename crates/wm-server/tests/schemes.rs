@@ -93,12 +93,17 @@ async fn websocket_echo_keeps_the_message_type_and_answers_pings() {
     while got.len() < 3 {
         got.push(within("message", ws.next()).await.unwrap().unwrap());
     }
+    // The echoes keep their order. The pong is the protocol's own answer, written as soon
+    // as it is queued (RFC 6455 §5.5.3: "as soon as is practical"): when the three frames
+    // arrive in one read it can overtake the echoes of the frames before its ping.
+    let pong = wm_websocket::Message::Pong(Bytes::from_static(b"p"));
+    assert!(got.contains(&pong), "{got:?}");
+    got.retain(|message| *message != pong);
     assert_eq!(
         got,
         [
             wm_websocket::Message::Text("hé".into()),
             wm_websocket::Message::Binary(Bytes::from_static(&[0, 255])),
-            wm_websocket::Message::Pong(Bytes::from_static(b"p")),
         ]
     );
     ws.close(None, WAIT).await.unwrap();
