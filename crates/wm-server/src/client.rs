@@ -215,15 +215,18 @@ impl Client {
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
         });
+        let stop = Arc::new(tokio::sync::Notify::new());
         let task = tokio::spawn(run(
             self.address,
             self.tls,
             self.reconnect,
             endpoint.clone(),
+            stop.clone(),
         ));
         ClientHandle {
             endpoint: Endpoint(endpoint),
             task,
+            stop,
         }
     }
 }
@@ -233,15 +236,21 @@ async fn run(
     tls: Option<TlsClient>,
     reconnect: Option<Duration>,
     endpoint: Arc<EndpointShared>,
+    stop: Arc<tokio::sync::Notify>,
 ) {
     loop {
         let limit = endpoint.options.handshake_timeout.unwrap_or(Duration::MAX);
-        let connected = match tokio::time::timeout(limit, connect(&address, tls.as_ref())).await {
-            Ok(result) => result,
-            Err(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "no connection within the handshake timeout",
-            )),
+        let attempt = tokio::time::timeout(limit, connect(&address, tls.as_ref()));
+        // A stop does not wait for a connect in progress (nor, below, for the delay).
+        let connected = tokio::select! {
+            result = attempt => match result {
+                Ok(result) => result,
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no connection within the handshake timeout",
+                )),
+            },
+            () = stop.notified() => return,
         };
         match connected {
             Ok(stream) => {
@@ -284,7 +293,10 @@ async fn run(
         }
         match reconnect {
             Some(delay) if !endpoint.stopping.load(Ordering::Acquire) => {
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = stop.notified() => return,
+                }
                 if endpoint.stopping.load(Ordering::Acquire) {
                     return;
                 }
@@ -351,6 +363,7 @@ async fn connect(address: &Address, tls: Option<&TlsClient>) -> std::io::Result<
 pub struct ClientHandle {
     endpoint: Endpoint,
     task: tokio::task::JoinHandle<()>,
+    stop: Arc<tokio::sync::Notify>,
 }
 
 impl ClientHandle {
@@ -373,6 +386,7 @@ impl ClientHandle {
     /// handshake), and waits for it to end.
     pub async fn stop(self) {
         self.endpoint.0.stopping.store(true, Ordering::Release);
+        self.stop.notify_one();
         for connection in self.endpoint.connections() {
             connection.close();
         }

@@ -606,3 +606,28 @@ async fn a_response_to_a_request_that_expected_100_continue_follows_the_100() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn stopping_a_reconnecting_client_does_not_wait_out_its_delay() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let f = failures.clone();
+    let client = Client::new(&format!("text://{free}"))
+        .unwrap()
+        .reconnect(Some(Duration::from_secs(60)))
+        .on_error(move |_, _| {
+            f.fetch_add(1, Ordering::SeqCst);
+        })
+        .start();
+    eventually("a failed attempt", || failures.load(Ordering::SeqCst) > 0).await;
+    let started = std::time::Instant::now();
+    within("stop", client.stop()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
