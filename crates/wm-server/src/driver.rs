@@ -11,6 +11,8 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{ready, Context, Poll};
 
+use std::time::Duration;
+
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -94,6 +96,13 @@ macro_rules! read_into_reserved {
 
 read_into_reserved!(tokio_rustls::server::TlsStream<tokio::net::TcpStream>);
 read_into_reserved!(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+/// `at + timeout`, or a year after `at` for a timeout too long to add (a client's options
+/// are not checked the way a worker's are).
+fn later(at: Instant, timeout: Duration) -> Instant {
+    at.checked_add(timeout.min(crate::MAX_TIMEOUT))
+        .unwrap_or(at)
+}
 
 fn reserve(buf: &mut BytesMut, room: usize) {
     if buf.capacity() == 0 {
@@ -363,7 +372,7 @@ impl<S: Io> Driver<S> {
 
     fn shutdown_phase(&self) -> Phase {
         Phase::Shutdown {
-            deadline: Instant::now() + self.options().linger,
+            deadline: later(Instant::now(), self.options().linger),
         }
     }
 
@@ -373,7 +382,7 @@ impl<S: Io> Driver<S> {
             CloseRequest::Abort => Phase::Done,
             CloseRequest::Graceful { wait_for_peer } => Phase::Closing {
                 wait_for_peer: wait_for_peer && !self.eof,
-                deadline: Instant::now() + self.options().close_timeout,
+                deadline: later(Instant::now(), self.options().close_timeout),
             },
         }
     }
@@ -629,19 +638,19 @@ impl<S: Io> Driver<S> {
         };
         if handshaking {
             if let Some(timeout) = options.handshake_timeout {
-                consider(self.accepted + timeout, TimeoutKind::Handshake);
+                consider(later(self.accepted, timeout), TimeoutKind::Handshake);
             }
         }
         if reading_head && !self.read.is_empty() {
             let started = *self.head_started.get_or_insert_with(Instant::now);
             if let Some(timeout) = options.header_timeout {
-                consider(started + timeout, TimeoutKind::Header);
+                consider(later(started, timeout), TimeoutKind::Header);
             }
         } else {
             self.head_started = None;
         }
         if let Some(timeout) = options.idle_timeout {
-            consider(self.last_read + timeout, TimeoutKind::Idle);
+            consider(later(self.last_read, timeout), TimeoutKind::Idle);
         }
         let (deadline, kind) = nearest?;
         if self.poll_timer(cx, deadline) {

@@ -26,6 +26,9 @@ pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// peer reads our last bytes instead of a reset: Workerman's `$defaultLingerTimeout`.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 
+/// The longest timeout accepted: a year.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The limits and timeouts of each connection of a listener or client.
 ///
 /// ```
@@ -130,6 +133,23 @@ impl ConnectionOptions {
         if self.send_low_watermark > self.send_high_watermark {
             return Err(crate::ConfigError::InvalidOption(
                 "the send low watermark is above the high watermark",
+            ));
+        }
+        // Deadlines are computed as now + timeout: a timeout of centuries would overflow.
+        let longest = [
+            self.handshake_timeout,
+            self.header_timeout,
+            self.idle_timeout,
+            Some(self.close_timeout),
+            Some(self.linger),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or_default();
+        if longest > MAX_TIMEOUT {
+            return Err(crate::ConfigError::InvalidOption(
+                "a timeout over a year (use None for no timeout)",
             ));
         }
         if self.send_high_watermark == 0 {

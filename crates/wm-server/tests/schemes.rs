@@ -631,3 +631,21 @@ async fn stopping_a_reconnecting_client_does_not_wait_out_its_delay() {
         started.elapsed()
     );
 }
+
+#[test]
+fn options_that_cannot_work_are_refused_when_the_worker_starts() {
+    use wm_server::ConnectionOptions;
+    for options in [
+        ConnectionOptions::default().send_watermarks(10, 20),
+        ConnectionOptions::default().send_watermarks(0, 0),
+        ConnectionOptions::default().idle_timeout(Some(Duration::MAX)),
+        ConnectionOptions::default().close_timeout(Duration::from_secs(400 * 24 * 3600)),
+    ] {
+        let error = Worker::new("text://127.0.0.1:0")
+            .unwrap()
+            .options(options)
+            .start()
+            .unwrap_err();
+        assert!(matches!(error, ConfigError::InvalidOption(_)), "{error}");
+    }
+}
