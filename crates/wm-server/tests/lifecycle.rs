@@ -192,10 +192,7 @@ async fn an_oversized_websocket_message_is_closed_with_1009() {
         .on_message(common::echo)
         .start()
         .unwrap();
-    let tcp = TcpStream::connect(addr(&server)).await.unwrap();
-    let (mut ws, _) = wm_websocket::connect(tcp, &format!("ws://{}/", addr(&server)))
-        .await
-        .unwrap();
+    let mut ws = ws_client(&server).await;
     ws.send(wm_websocket::Message::Binary(vec![0; 2000].into()))
         .await
         .unwrap();
@@ -285,10 +282,7 @@ async fn an_idle_websocket_gets_a_close_frame() {
         .on_message(common::echo)
         .start()
         .unwrap();
-    let tcp = TcpStream::connect(addr(&server)).await.unwrap();
-    let (mut ws, _) = wm_websocket::connect(tcp, &format!("ws://{}/", addr(&server)))
-        .await
-        .unwrap();
+    let mut ws = ws_client(&server).await;
     // Activity keeps it open past the timeout.
     for i in 0..4 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -318,10 +312,7 @@ async fn stop_delivers_what_was_queued_then_closes_each_protocol_its_way() {
         })
         .start()
         .unwrap();
-    let tcp = TcpStream::connect(addr(&ws_server)).await.unwrap();
-    let (mut ws, _) = wm_websocket::connect(tcp, &format!("ws://{}/", addr(&ws_server)))
-        .await
-        .unwrap();
+    let mut ws = ws_client(&ws_server).await;
     ws.send(wm_websocket::Message::Text("before".into()))
         .await
         .unwrap();
@@ -385,15 +376,8 @@ async fn a_panicking_handler_closes_its_connection_only() {
         })
         .start()
         .unwrap();
-    let url = format!("ws://{}/", addr(&server));
-    let (mut bad, _) =
-        wm_websocket::connect(TcpStream::connect(addr(&server)).await.unwrap(), &url)
-            .await
-            .unwrap();
-    let (mut good, _) =
-        wm_websocket::connect(TcpStream::connect(addr(&server)).await.unwrap(), &url)
-            .await
-            .unwrap();
+    let mut bad = ws_client(&server).await;
+    let mut good = ws_client(&server).await;
     bad.send(wm_websocket::Message::Text("panic".into()))
         .await
         .unwrap();

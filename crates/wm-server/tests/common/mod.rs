@@ -69,3 +69,15 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
     wire.extend_from_slice(payload);
     wire
 }
+
+/// A WebSocket client connected to `handle`'s listener (the opening handshake done).
+pub async fn ws_client(
+    handle: &WorkerHandle,
+) -> wm_websocket::WebSocketStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(addr(handle)).await.unwrap();
+    let url = format!("ws://{}/", addr(handle));
+    within("handshake", wm_websocket::connect(tcp, &url))
+        .await
+        .unwrap()
+        .0
+}
