@@ -167,6 +167,8 @@ pub(crate) struct Driver<S> {
     opened: bool,
     /// Bytes were written that the transport may hold until flushed (TLS).
     flush_owed: bool,
+    /// The peer half-closed while answers were owed to it: the close waits for them.
+    answers_after_eof: bool,
     /// The read buffer holds an allocation (to give back to the pool when empty).
     read_allocated: bool,
 }
@@ -210,6 +212,7 @@ impl<S: Io> Driver<S> {
             finished: false,
             opened: false,
             flush_owed: false,
+            answers_after_eof: false,
             read_allocated: false,
         }
     }
@@ -300,9 +303,7 @@ impl<S: Io> Driver<S> {
                     Poll::Ready(Ok(0)) => {
                         self.eof = true;
                         self.decode_eof_and_dispatch();
-                        // The peer is gone (or half-closed): answer what it asked, then
-                        // close; no protocol close goes to a peer that stopped reading.
-                        self.request_close(false);
+                        self.peer_done();
                         progress = true;
                     }
                     Poll::Ready(Ok(n)) => {
@@ -381,9 +382,35 @@ impl<S: Io> Driver<S> {
         match request {
             CloseRequest::Abort => Phase::Done,
             CloseRequest::Graceful { wait_for_peer } => Phase::Closing {
-                wait_for_peer: wait_for_peer && !self.eof,
+                wait_for_peer: wait_for_peer && (!self.eof || self.answers_after_eof),
                 deadline: later(Instant::now(), self.options().close_timeout),
             },
+        }
+    }
+
+    /// The peer sent FIN: it may still read (a half-close). Answers the protocol still
+    /// owes it (HTTP requests a handler answers later) are waited for, up to the close
+    /// timeout; otherwise the connection closes once what is queued is written, with no
+    /// protocol close (a WebSocket close frame would wait for an answer that cannot come).
+    fn peer_done(&mut self) {
+        let owed = {
+            let mut guard = lock(&self.conn.0.state);
+            let state = &mut *guard;
+            let owed = state.status == Status::Open && state.protocol.owes_answers();
+            if owed {
+                state.protocol.take_output(&mut state.out);
+                state.protocol.close(&CloseReason::Normal, &mut state.out);
+                state.status = Status::Closing;
+                state.draining = true;
+                state.close = Some(CloseRequest::Graceful {
+                    wait_for_peer: true,
+                });
+            }
+            owed
+        };
+        self.answers_after_eof = owed;
+        if !owed {
+            self.request_close(false);
         }
     }
 
@@ -710,7 +737,8 @@ impl<S: Io> Driver<S> {
                 Poll::Pending => false,
             };
             let finished = snapshot.finished;
-            if written && (!wait_for_peer || finished || self.eof) {
+            let peer_gone = self.eof && !self.answers_after_eof;
+            if written && (!wait_for_peer || finished || peer_gone) {
                 return Poll::Ready(self.shutdown_phase());
             }
             if progress {

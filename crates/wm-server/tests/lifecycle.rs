@@ -568,3 +568,28 @@ fn count_and_trim(haystack: &mut Vec<u8>, needle: &[u8]) -> usize {
     haystack.drain(..keep);
     count
 }
+
+#[tokio::test]
+async fn a_client_that_half_closes_still_gets_the_answer_a_handler_sends_later() {
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, _| {
+            let connection = connection.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                connection.send("worth the wait").unwrap();
+            });
+        })
+        .start()
+        .unwrap();
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        .await
+        .unwrap();
+    // FIN: nothing more from this client, but it reads on.
+    stream.shutdown().await.unwrap();
+    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    assert!(text.ends_with("worth the wait"), "{text}");
+    assert_eq!(server.stop().timeouts, 0);
+}

@@ -106,6 +106,10 @@ impl DynProtocol for HttpServerProtocol {
         !self.idle()
     }
 
+    fn owes_answers(&self) -> bool {
+        !self.idle()
+    }
+
     fn finished(&self) -> bool {
         self.http.closing() || (self.stopping && self.idle())
     }

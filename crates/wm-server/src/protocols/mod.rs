@@ -122,6 +122,13 @@ pub trait DynProtocol: Send + 'static {
         None
     }
 
+    /// Answers are owed to the peer that only the application can give (HTTP requests
+    /// handed out and not answered yet): after the peer half-closes, the connection waits
+    /// for them rather than closing at once.
+    fn owes_answers(&self) -> bool {
+        false
+    }
+
     /// The opening handshake is not done yet (what a handshake timeout watches).
     fn handshaking(&self) -> bool {
         false
