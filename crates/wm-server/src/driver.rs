@@ -349,7 +349,7 @@ impl<S: Io> Driver<S> {
             if progress {
                 continue;
             }
-            if let Some(kind) = self.poll_open_timers(cx, &snapshot) {
+            if let Some(kind) = self.poll_open_timers(cx, &snapshot, paused) {
                 self.timeout(kind);
                 continue;
             }
@@ -650,6 +650,7 @@ impl<S: Io> Driver<S> {
         &mut self,
         cx: &mut Context<'_>,
         snapshot: &Snapshot,
+        paused: bool,
     ) -> Option<TimeoutKind> {
         let options = *self.options();
         let Snapshot {
@@ -668,7 +669,10 @@ impl<S: Io> Driver<S> {
                 consider(later(self.accepted, timeout), TimeoutKind::Handshake);
             }
         }
-        if reading_head && !self.read.is_empty() {
+        // Only while waiting for more of a head: bytes held back by a pause (or a full
+        // send buffer) may be whole requests, and the peer is not the one to blame.
+        let waiting_for_peer = !paused && !self.undecoded && self.held.is_empty();
+        if reading_head && waiting_for_peer && !self.read.is_empty() {
             let started = *self.head_started.get_or_insert_with(Instant::now);
             if let Some(timeout) = options.header_timeout {
                 consider(later(started, timeout), TimeoutKind::Header);

@@ -593,3 +593,38 @@ async fn a_client_that_half_closes_still_gets_the_answer_a_handler_sends_later()
     assert!(text.ends_with("worth the wait"), "{text}");
     assert_eq!(server.stop().timeouts, 0);
 }
+
+#[tokio::test]
+async fn requests_held_back_by_a_pause_do_not_trip_the_header_timeout() {
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .options(ConnectionOptions::default().header_timeout(Some(Duration::from_millis(200))))
+        .on_message(|connection, message| {
+            let Message::Request(request) = message else {
+                return;
+            };
+            let _ = connection.send(request.path().to_owned());
+            if request.path() == "/pause" {
+                connection.pause_recv();
+                let connection = connection.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(600)).await;
+                    connection.resume_recv();
+                });
+            }
+        })
+        .start()
+        .unwrap();
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    // Eight requests in one write: the first pauses receiving for three header timeouts,
+    // while the rest wait, some decoded and held, some still bytes in the read buffer.
+    let mut wire = b"GET /pause HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
+    for _ in 0..6 {
+        wire.extend_from_slice(b"GET /more HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+    wire.extend_from_slice(b"GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    stream.write_all(&wire).await.unwrap();
+    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    assert!(text.ends_with("/after"), "{text}");
+    assert_eq!(server.stop().timeouts, 0);
+}
