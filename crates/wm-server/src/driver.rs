@@ -296,13 +296,13 @@ impl<S: Io> Driver<S> {
             }
             let mut progress = false;
             if !paused && (self.undecoded || !self.held.is_empty()) {
-                self.decode_and_dispatch();
+                self.dispatch(false);
                 progress = true;
             } else if !paused && !self.eof {
                 match self.poll_read(cx) {
                     Poll::Ready(Ok(0)) => {
                         self.eof = true;
-                        self.decode_eof_and_dispatch();
+                        self.dispatch(true);
                         self.peer_done();
                         progress = true;
                     }
@@ -312,7 +312,7 @@ impl<S: Io> Driver<S> {
                             self.last_read = Instant::now();
                         }
                         self.undecoded = true;
-                        self.decode_and_dispatch();
+                        self.dispatch(false);
                         progress = true;
                     }
                     Poll::Ready(Err(error)) => {
@@ -422,14 +422,6 @@ impl<S: Io> Driver<S> {
             state.status = Status::Closing;
             state.close = Some(CloseRequest::Graceful { wait_for_peer });
         }
-    }
-
-    fn decode_and_dispatch(&mut self) {
-        self.dispatch(false);
-    }
-
-    fn decode_eof_and_dispatch(&mut self) {
-        self.dispatch(true);
     }
 
     /// Decodes and hands out every message in the read buffer (after any held back by a

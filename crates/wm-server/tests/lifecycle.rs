@@ -210,12 +210,11 @@ async fn an_oversized_http_body_gets_413_before_it_is_read() {
         .options(ConnectionOptions::default().max_package_size(1000))
         .start()
         .unwrap();
-    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
-    stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n")
-        .await
-        .unwrap();
-    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    let text = exchange(
+        &server,
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n",
+    )
+    .await;
     assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
 }
 
@@ -403,12 +402,7 @@ async fn a_panicking_http_handler_answers_500() {
         .on_message(|_, _| panic!("handler bug"))
         .start()
         .unwrap();
-    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-        .await
-        .unwrap();
-    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    let text = exchange(&server, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").await;
     assert!(
         text.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
         "{text}"
@@ -491,13 +485,12 @@ async fn closing_after_the_first_of_pipelined_requests_answers_the_rest_and_clos
         })
         .start()
         .unwrap();
-    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
     let started = std::time::Instant::now();
-    stream
-        .write_all(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
-        .await
-        .unwrap();
-    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    let text = exchange(
+        &server,
+        b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n",
+    )
+    .await;
     // The requests decoded with the first are answered, not left waiting for the close
     // timeout.
     assert!(

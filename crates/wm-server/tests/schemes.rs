@@ -122,14 +122,11 @@ async fn http_requests_are_answered_in_order_and_close_is_honoured() {
         })
         .start()
         .unwrap();
-    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
-    stream
-        .write_all(
-            b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    let text = exchange(
+        &server,
+        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     let bodies: Vec<&str> = text
         .split("HTTP/1.1 200 OK\r\n")
         .skip(1)
@@ -150,12 +147,11 @@ async fn a_bad_http_request_gets_its_status_and_the_connection_closes() {
         .on_error(move |_, error| seen.lock().unwrap().push(error.to_string()))
         .start()
         .unwrap();
-    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
-        .await
-        .unwrap();
-    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    let text = exchange(
+        &server,
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    )
+    .await;
     assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
     eventually("on_error", || errors.lock().unwrap().len() == 1).await;
     assert_eq!(server.stop().protocol_errors, 1);
@@ -594,13 +590,8 @@ async fn a_response_to_a_request_that_expected_100_continue_follows_the_100() {
         .on_message(|connection, _| drop(connection.send("done")))
         .start()
         .unwrap();
-    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
     // Head and body in one write: the body is decoded in the same read as the head.
-    stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
-        .await
-        .unwrap();
-    let text = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    let text = exchange(&server, b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi").await;
     assert!(
         text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"),
         "{text}"

@@ -81,3 +81,13 @@ pub async fn ws_client(
         .unwrap()
         .0
 }
+
+/// Connects to `handle`'s listener, writes `request`, and reads, as text, everything the
+/// server sends until it closes.
+pub async fn exchange(handle: &WorkerHandle, request: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr(handle)).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request)
+        .await
+        .unwrap();
+    String::from_utf8(read_to_end(&mut stream).await).unwrap()
+}
