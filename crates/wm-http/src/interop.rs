@@ -106,10 +106,10 @@ impl TryFrom<Request> for http::Request<Bytes> {
 
     fn try_from(request: Request) -> Result<Self, Self::Error> {
         let headers = header_map(&request.headers)?;
-        let trailers = if request.trailers.is_empty() {
+        let trailers = if request.trailers().is_empty() {
             None
         } else {
-            Some(header_map(&request.trailers)?)
+            Some(header_map(request.trailers())?)
         };
         // The target's String becomes the URI's buffer: no copy.
         let uri = http::Uri::from_maybe_shared(request.target_shared())?;

@@ -254,23 +254,22 @@ impl<B> HttpProtocol<B> {
                         self.send_own(b"HTTP/1.1 100 Continue\r\n\r\n");
                     }
                     let body = head.body;
+                    if !stream && !has_body {
+                        // Most requests: handed out at once, the head never boxed.
+                        self.state = State::Head { examined: 0 };
+                        return Ok(Some(Decoded::Whole(request(
+                            head,
+                            Bytes::new(),
+                            Headers::default(),
+                        ))));
+                    }
                     let (head, handed_out) = if stream {
                         (None, Some(request(head, Bytes::new(), Headers::default())))
                     } else {
                         (Some(Box::new(head)), None)
                     };
                     self.state = match body {
-                        BodyKind::Empty | BodyKind::Length(0) => match head {
-                            Some(head) => {
-                                self.state = State::Head { examined: 0 };
-                                return Ok(Some(Decoded::Whole(request(
-                                    *head,
-                                    Bytes::new(),
-                                    Headers::default(),
-                                ))));
-                            }
-                            None => State::Body { head, remaining: 0 },
-                        },
+                        BodyKind::Empty | BodyKind::Length(0) => State::Body { head, remaining: 0 },
                         // Within the body limit, which is a usize.
                         BodyKind::Length(length) => State::Body {
                             head,
@@ -416,7 +415,7 @@ fn request(head: RequestHead, body: Bytes, trailers: Headers) -> Request {
         version: head.version,
         headers: head.headers,
         body,
-        trailers,
+        trailers: (!trailers.is_empty()).then(|| Box::new(trailers)),
         keep_alive: head.keep_alive,
     }
 }
@@ -474,7 +473,10 @@ impl Protocol for HttpProtocol<Streamed> {
 
 fn take(output: &mut BytesMut, dst: &mut BytesMut) -> usize {
     let length = output.len();
-    dst.unsplit(output.split());
+    // Asked after every response, nearly always for nothing.
+    if length > 0 {
+        dst.unsplit(output.split());
+    }
     length
 }
 

@@ -82,6 +82,14 @@ struct Entry {
 }
 
 impl Headers {
+    /// No lines.
+    pub(crate) const fn new() -> Self {
+        Self {
+            source: Bytes::new(),
+            entries: Vec::new(),
+        }
+    }
+
     /// No lines yet; those pushed are slices of `source`.
     pub(crate) fn with_source(source: Bytes, capacity: usize) -> Self {
         Self {
@@ -247,7 +255,8 @@ pub struct Request {
     pub(crate) version: Version,
     pub(crate) headers: Headers,
     pub(crate) body: Bytes,
-    pub(crate) trailers: Headers,
+    /// Boxed, as it is nearly always empty: a request stays small enough to move inline.
+    pub(crate) trailers: Option<Box<Headers>>,
     pub(crate) keep_alive: bool,
 }
 
@@ -300,7 +309,8 @@ impl Request {
 
     /// The trailer fields of a chunked body.
     pub fn trailers(&self) -> &Headers {
-        &self.trailers
+        static NONE: Headers = Headers::new();
+        self.trailers.as_deref().unwrap_or(&NONE)
     }
 
     /// Whether the connection stays open after the response: HTTP/1.1 unless

@@ -22,6 +22,9 @@ pub struct Response {
     status: u16,
     /// Names and values; a header set from `&'static str`s costs no allocation.
     headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// `Content-Type`, kept apart: nearly every response sets it (and only it), and the
+    /// encoder writes it in its own place.
+    content_type: Option<Cow<'static, str>>,
     body: Bytes,
     /// A `Content-Length` declared for a body sent after the head, in [`Chunk`]s.
     content_length: Option<u64>,
@@ -61,6 +64,7 @@ impl Response {
                 500
             },
             headers: Vec::new(),
+            content_type: None,
             body: Bytes::new(),
             content_length: None,
             sent_as_string: false,
@@ -79,15 +83,27 @@ impl Response {
     }
 
     fn set_header(mut self, name: Cow<'static, str>, value: Cow<'static, str>) -> Self {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        self.headers.push((name, value));
+        if is_content_type(&name) {
+            self.content_type = Some(value);
+        } else {
+            self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            self.headers.push((name, value));
+        }
         self
     }
 
-    /// Adds a header line even if one of the same name exists (`Set-Cookie`).
+    /// Adds a header line even if one of the same name exists (`Set-Cookie`). A response
+    /// has one `Content-Type`: the first one set stays.
     pub fn append_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers
-            .push((Cow::Owned(name.into()), Cow::Owned(value.into())));
+        let name = name.into();
+        if is_content_type(&name) {
+            if self.content_type.is_none() {
+                self.content_type = Some(Cow::Owned(value.into()));
+            }
+        } else {
+            self.headers
+                .push((Cow::Owned(name), Cow::Owned(value.into())));
+        }
         self
     }
 
@@ -127,6 +143,18 @@ impl Response {
 
     /// The first value of a header (case-insensitive name).
     pub fn get_header(&self, name: &str) -> Option<&str> {
+        if is_content_type(name) {
+            return self.content_type.as_deref();
+        }
+        self.find_header(name)
+    }
+
+    /// The first value of a header other than `Content-Type`.
+    fn find_header(&self, name: &str) -> Option<&str> {
+        // Nearly every response has no other header line.
+        if self.headers.is_empty() {
+            return None;
+        }
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -156,8 +184,8 @@ impl Response {
         dst: &mut BytesMut,
     ) -> Result<Framing, HttpError> {
         let no_body = matches!(self.status, 100..=199 | 204 | 304);
-        let content_type = self.get_header("content-type");
-        let coding = self.get_header("transfer-encoding");
+        let content_type = self.content_type.as_deref();
+        let coding = self.find_header("transfer-encoding");
         let framing = if no_body {
             Framing::Complete
         } else if content_type.is_some_and(is_event_stream) {
@@ -189,11 +217,7 @@ impl Response {
             }
         };
         dst.reserve(128 + self.body.len());
-        dst.put_slice(b"HTTP/1.1 ");
-        put_decimal(dst, u64::from(self.status));
-        dst.put_u8(b' ');
-        dst.put_slice(reason_phrase(self.status).as_bytes());
-        dst.put_slice(b"\r\n");
+        put_status_line(dst, self.status);
         // Workerman's order: the application's lines, then Connection, Content-Type and
         // Content-Length.
         // A body that ends with the connection says so, whatever the application set.
@@ -201,7 +225,6 @@ impl Response {
             framing == Framing::UntilClose || (framing == Framing::Events && request.http10);
         for (name, value) in &self.headers {
             if name.eq_ignore_ascii_case("content-length")
-                || name.eq_ignore_ascii_case("content-type")
                 || (until_close && name.eq_ignore_ascii_case("connection"))
                 // RFC 9112 §6.1: none on a response without a body, none to HTTP/1.0.
                 || ((no_body || request.http10) && name.eq_ignore_ascii_case("transfer-encoding"))
@@ -212,22 +235,24 @@ impl Response {
             put_header(dst, name, value);
         }
         if let Some(date) = date {
-            if self.get_header("date").is_none() {
+            if self.find_header("date").is_none() {
                 put_header(dst, "Date", date);
             }
         }
         // Workerman writes a `Response` that has no headers at all as Content-Type,
         // Content-Length, Connection, and anything else (a string sent, a response with
         // headers) as Connection, Content-Type, Content-Length.
-        let bare = self.headers.is_empty() && !self.sent_as_string;
+        let bare = self.headers.is_empty() && content_type.is_none() && !self.sent_as_string;
         if !bare {
             self.put_connection(request, until_close, dst);
         }
         match content_type {
-            Some(value) if sendable("Content-Type", value) => {
-                put_header(dst, "Content-Type", value)
+            Some(value) if is_header_value(value) => {
+                dst.put_slice(b"Content-Type: ");
+                dst.put_slice(value.as_bytes());
+                dst.put_slice(b"\r\n");
             }
-            None if !no_body => put_header(dst, "Content-Type", "text/html;charset=utf-8"),
+            None if !no_body => dst.put_slice(b"Content-Type: text/html;charset=utf-8\r\n"),
             _ => {}
         }
         match framing {
@@ -265,14 +290,13 @@ impl Response {
     /// the request left it, unless the application set its own.
     fn put_connection(&self, request: Answering, until_close: bool, dst: &mut BytesMut) {
         if until_close {
-            put_header(dst, "Connection", "close");
-        } else if self.get_header("connection").is_none() {
-            let value = if request.keep_alive {
-                "keep-alive"
+            dst.put_slice(b"Connection: close\r\n");
+        } else if self.find_header("connection").is_none() {
+            dst.put_slice(if request.keep_alive {
+                b"Connection: keep-alive\r\n"
             } else {
-                "close"
-            };
-            put_header(dst, "Connection", value);
+                b"Connection: close\r\n"
+            });
         }
     }
 
@@ -282,6 +306,10 @@ impl Response {
         response.sent_as_string = true;
         response
     }
+}
+
+fn is_content_type(name: &str) -> bool {
+    name.eq_ignore_ascii_case("content-type")
 }
 
 /// `text/event-stream`, with or without parameters.
@@ -343,6 +371,25 @@ pub fn put_chunk(dst: &mut BytesMut, data: &[u8]) {
 /// `n` in decimal, without going through a `String`.
 fn put_decimal(dst: &mut BytesMut, n: u64) {
     dst.put_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// `HTTP/1.1 <status> <reason>` and CRLF; the usual ones in one piece.
+fn put_status_line(dst: &mut BytesMut, status: u16) {
+    let line: &[u8] = match status {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => {
+            dst.put_slice(b"HTTP/1.1 ");
+            put_decimal(dst, u64::from(status));
+            dst.put_u8(b' ');
+            dst.put_slice(reason_phrase(status).as_bytes());
+            dst.put_slice(b"\r\n");
+            return;
+        }
+    };
+    dst.put_slice(line);
 }
 
 fn put_content_length(dst: &mut BytesMut, length: u64) {

@@ -65,6 +65,36 @@ fn workerman_byte_vectors() {
 }
 
 #[test]
+fn a_response_has_one_content_type_however_it_is_set() {
+    // Only a Content-Type set: not a bare response, so Workerman's usual order.
+    let (out, _) = answer(
+        GET,
+        Response::new(200)
+            .static_header("Content-Type", "application/json")
+            .body("{}"),
+    );
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    );
+    let response = Response::new(200)
+        .append_header("content-type", "text/a")
+        .append_header("Content-Type", "text/b");
+    assert_eq!(response.get_header("CONTENT-TYPE"), Some("text/a"));
+    let response = response.header("CONTENT-type", "text/c");
+    assert_eq!(response.get_header("content-type"), Some("text/c"));
+    let (out, _) = answer(GET, response.body("x"));
+    assert_eq!(out.matches("Content-Type").count(), 1, "{out}");
+    assert!(out.contains("\r\nContent-Type: text/c\r\n"), "{out}");
+    // A value that would split the head is never sent, and no default replaces it.
+    let (out, _) = answer(GET, Response::new(200).header("Content-Type", "a\r\nX: y"));
+    assert!(
+        !out.contains("Content-Type") && !out.contains("X: y"),
+        "{out}"
+    );
+}
+
+#[test]
 fn header_names_are_unique_unless_appended() {
     let response = Response::new(200).header("X-A", "1").header("x-a", "2");
     let (out, _) = answer(GET, response);

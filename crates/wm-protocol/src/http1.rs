@@ -88,14 +88,42 @@ fn scan_head<const CRLF_ONLY: bool>(
 
 /// An HTTP token (RFC 9110 §5.6.2): what a header name, a method or a subprotocol is.
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
 }
+
+/// RFC 9110 §5.6.2 `tchar`: what a token is made of (a table, as every header name sent
+/// is checked).
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    table
+};
 
 /// A header value that can be written as is: no CR, LF or NUL.
 pub fn is_header_value(s: &str) -> bool {
-    !s.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0'))
+    memchr::memchr3(b'\r', b'\n', b'\0', s.as_bytes()).is_none()
 }
 
 /// Appends `name: value` and CRLF. The caller has checked both ([`is_token`],

@@ -71,13 +71,13 @@ impl DynProtocol for HttpServerProtocol {
             Message::Text(text) => encode_with(&mut self.http, text.as_str(), dst),
             Message::Binary(body) => {
                 let response = Response::new(200)
-                    .header("Content-Type", "application/octet-stream")
+                    .static_header("Content-Type", "application/octet-stream")
                     .body(body);
                 encode_with(&mut self.http, response, dst)
             }
             Message::Json(value) => {
                 let response = Response::new(200)
-                    .header("Content-Type", "application/json")
+                    .static_header("Content-Type", "application/json")
                     .body(value.to_string());
                 encode_with(&mut self.http, response, dst)
             }
