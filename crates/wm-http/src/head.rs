@@ -66,8 +66,10 @@ pub(crate) fn find_head_end(
     })
 }
 
-/// httparse's header slots on the stack for up to this many lines; more go on the heap.
-const STACK_HEADERS: usize = 64;
+/// httparse's header slots on the stack for up to this many lines (4 KiB, uninitialised;
+/// the default limit fits), more go on the heap.
+const STACK_HEADERS: usize = 128;
+const _: () = assert!(crate::config::DEFAULT_MAX_HEADERS <= STACK_HEADERS);
 
 /// Cuts the head at the front of `src` out, parsed and checked; `Ok(None)` to wait for
 /// more. `examined` is [`find_head_end`]'s, 0 for a new head.

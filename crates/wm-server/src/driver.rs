@@ -506,7 +506,11 @@ impl<S: Io> Driver<S> {
                 let ok = self
                     .conn
                     .callback(|handler, conn| handler.on_message(conn, message));
-                if !ok || shared.interrupted.swap(false, Ordering::AcqRel) {
+                // Loaded before it is swapped: nearly always false, and a load is cheaper
+                // than a read-modify-write per message.
+                let interrupted = shared.interrupted.load(Ordering::Acquire)
+                    && shared.interrupted.swap(false, Ordering::AcqRel);
+                if !ok || interrupted {
                     let state = lock(&shared.state);
                     // Resumed again within the callback, or closing while HTTP requests
                     // already decoded are owed answers (the protocol counts them): go on.

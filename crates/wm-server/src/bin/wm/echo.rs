@@ -7,7 +7,7 @@
 //! * `http://`: `200` with a JSON body describing the request: `method`, `path`,
 //!   `query`, `headers_count` (distinct names), `body_length`, `protocol_version`.
 
-use std::cell::RefCell;
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use bytes::Bytes;
@@ -89,27 +89,10 @@ pub fn echo(connection: &Connection, message: Message) {
 /// The JSON `wm echo` answers an HTTP request with: `method`, `path`, `query` (`""` when
 /// there is none), `headers_count` (distinct names, ignoring case), `body_length`,
 /// `protocol_version` (`"1.0"` or `"1.1"`). Written directly rather than through a
-/// `serde_json::Value`, into a per-thread scratch buffer then copied out at its size: this
-/// is the load test's hot path, and a `Bytes` made from a `Vec` with room to spare
-/// allocates a second time.
+/// `serde_json::Value`, and when nothing needs escaping (nearly always) into a buffer of
+/// exactly its size, which becomes the body without another allocation or copy: this is
+/// the load test's hot path.
 pub fn describe(request: &wm_http::Request) -> Bytes {
-    thread_local! {
-        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with(|scratch| {
-        let mut out = scratch.borrow_mut();
-        out.clear();
-        describe_into(request, &mut out);
-        let body = Bytes::copy_from_slice(&out);
-        // A huge target does not stay with the thread.
-        if out.capacity() > 4096 {
-            *out = Vec::new();
-        }
-        body
-    })
-}
-
-fn describe_into(request: &wm_http::Request, out: &mut Vec<u8>) {
     let headers = request.headers();
     let distinct = headers
         .iter()
@@ -125,34 +108,85 @@ fn describe_into(request: &wm_http::Request, out: &mut Vec<u8>) {
         wm_http::Version::Http10 => "1.0",
         _ => "1.1",
     };
-    out.reserve(128 + request.target().len());
-    out.extend_from_slice(b"{\"method\":");
-    json_string(out, request.method().as_str());
-    out.extend_from_slice(b",\"path\":");
-    json_string(out, request.path());
-    out.extend_from_slice(b",\"query\":");
-    json_string(out, request.query().unwrap_or(""));
-    out.extend_from_slice(b",\"headers_count\":");
-    put_decimal(out, distinct);
+    let method = request.method().as_str();
+    let (path, query) = wm_protocol::http1::split_target(request.target());
+    let mut distinct_digits = itoa::Buffer::new();
+    let distinct = distinct_digits.format(distinct).as_bytes();
+    let mut length_digits = itoa::Buffer::new();
+    let body_length = length_digits.format(request.body().len()).as_bytes();
+    let path = json_string_inside(path);
+    let query = json_string_inside(query.unwrap_or(""));
+    const TEMPLATE: usize = r#"{"method":"","path":"","query":"","headers_count":,"body_length":,"protocol_version":""}"#.len();
+    let length = TEMPLATE
+        + method.len()
+        + path.len()
+        + query.len()
+        + distinct.len()
+        + body_length.len()
+        + version.len();
+    // Unrolled, so that each constant piece is copied inline.
+    let mut out = Vec::with_capacity(length);
+    out.extend_from_slice(b"{\"method\":\"");
+    out.extend_from_slice(method.as_bytes());
+    out.extend_from_slice(b"\",\"path\":\"");
+    out.extend_from_slice(&path);
+    out.extend_from_slice(b"\",\"query\":\"");
+    out.extend_from_slice(&query);
+    out.extend_from_slice(b"\",\"headers_count\":");
+    out.extend_from_slice(distinct);
     out.extend_from_slice(b",\"body_length\":");
-    put_decimal(out, request.body().len());
+    out.extend_from_slice(body_length);
     out.extend_from_slice(b",\"protocol_version\":\"");
     out.extend_from_slice(version.as_bytes());
     out.extend_from_slice(b"\"}");
+    debug_assert_eq!(out.len(), length);
+    // Full to its capacity: becomes a `Bytes` without another allocation.
+    Bytes::from(out)
 }
 
-fn put_decimal(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+/// `text` as the inside of a JSON string: as it is unless it holds what JSON escapes
+/// (quotes, backslashes, control characters), which serde_json then escapes.
+fn json_string_inside(text: &str) -> Cow<'_, [u8]> {
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return Cow::Borrowed(text.as_bytes());
+    }
+    let mut quoted = serde_json::to_vec(text).unwrap_or_default();
+    // The quotes are the template's.
+    quoted.pop();
+    quoted.remove(0);
+    Cow::Owned(quoted)
 }
 
-fn json_string(out: &mut Vec<u8>, text: &str) {
-    // Paths seldom hold anything JSON escapes: then the text goes in as it is.
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
-        // serde_json escapes quotes, backslashes and control characters.
-        let _ = serde_json::to_writer(&mut *out, text);
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use wm_http::{Http, Protocol};
+
+    fn request(wire: &[u8]) -> wm_http::Request {
+        let mut buf = BytesMut::from(wire);
+        Http::default().decode(&mut buf).unwrap().unwrap()
+    }
+
+    fn described(wire: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(&super::describe(&request(wire))).expect("valid JSON")
+    }
+
+    #[test]
+    fn describes_a_request_in_json() {
+        assert_eq!(
+            described(b"GET / HTTP/1.0\r\n\r\n"),
+            serde_json::json!({
+                "method": "GET", "path": "/", "query": "", "headers_count": 0,
+                "body_length": 0, "protocol_version": "1.0",
+            })
+        );
+    }
+
+    #[test]
+    fn escapes_what_json_needs_escaped_in_the_target() {
+        let value = described(b"GET /a\"b\\c?q=\"x\\ HTTP/1.1\r\nHost: h\r\nhost2: i\r\n\r\n");
+        assert_eq!(value["path"], "/a\"b\\c");
+        assert_eq!(value["query"], "q=\"x\\");
+        assert_eq!(value["headers_count"], 2);
     }
 }
