@@ -56,6 +56,7 @@ impl Default for Response {
 
 impl Response {
     /// An empty response with `status` (100–999; others become 500).
+    #[inline]
     pub fn new(status: u16) -> Self {
         Self {
             status: if (100..=999).contains(&status) {
@@ -78,10 +79,12 @@ impl Response {
 
     /// [`header`](Self::header) for a name and value known at compile time, without
     /// allocating (`Content-Type: application/json` on every response of a hot path).
+    #[inline]
     pub fn static_header(self, name: &'static str, value: &'static str) -> Self {
         self.set_header(Cow::Borrowed(name), Cow::Borrowed(value))
     }
 
+    #[inline]
     fn set_header(mut self, name: Cow<'static, str>, value: Cow<'static, str>) -> Self {
         if is_content_type(&name) {
             self.content_type = Some(value);
@@ -108,6 +111,7 @@ impl Response {
     }
 
     /// Sets the body.
+    #[inline]
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
         self
@@ -308,6 +312,7 @@ impl Response {
     }
 }
 
+#[inline]
 fn is_content_type(name: &str) -> bool {
     name.eq_ignore_ascii_case("content-type")
 }

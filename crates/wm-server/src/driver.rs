@@ -679,7 +679,12 @@ impl<S: Io> Driver<S> {
         if let Some(timeout) = options.idle_timeout {
             consider(later(self.last_read, timeout), TimeoutKind::Idle);
         }
-        let (deadline, kind) = nearest?;
+        let Some((deadline, kind)) = nearest else {
+            // A timer left registered (the handshake's, once it is done) would make the
+            // runtime read the clock each time it waits for events.
+            self.timer = None;
+            return None;
+        };
         if self.poll_timer(cx, deadline) {
             return Some(kind);
         }

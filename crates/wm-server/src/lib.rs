@@ -85,4 +85,4 @@ pub use protocols::CloseReason;
 pub use registry::{ProtocolFactory, Registry, Transport};
 pub use stats::Stats;
 pub use tls::{TlsClient, TlsServer};
-pub use worker::{run_all, StopSignals, Worker, WorkerHandle};
+pub use worker::{run_all, run_all_with, StopSignals, Worker, WorkerHandle};

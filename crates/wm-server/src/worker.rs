@@ -185,6 +185,21 @@ impl Worker {
     /// Binds, and starts the threads that serve the listener; returns at once. Binding
     /// errors are returned here.
     pub fn start(self) -> Result<WorkerHandle, ConfigError> {
+        let (mut handle, listeners) = self.prepare()?;
+        handle.spawn(listeners)?;
+        Ok(handle)
+    }
+
+    /// Starts, serves until SIGINT or SIGTERM, stops gracefully; returns the counters.
+    /// A worker with one thread is served on the calling thread ([`run_all`]).
+    pub fn run(self) -> Result<Stats, ConfigError> {
+        let mut stats = run_all([self])?;
+        Ok(stats.pop().unwrap_or_default())
+    }
+
+    /// Checks the configuration and binds: a handle with no thread yet, and what each
+    /// thread is to serve.
+    fn prepare(self) -> Result<(WorkerHandle, Vec<Listener>), ConfigError> {
         self.options.check()?;
         if self.tls_required && self.tls.is_none() {
             return Err(ConfigError::Tls(format!(
@@ -221,24 +236,18 @@ impl Worker {
                     .or_else(|| a.as_pathname().map(|p| PeerAddr::Unix(Some(p.to_owned()))))
             });
         let (stop, _) = watch::channel(Signal::Run);
-        let mut threads = Vec::with_capacity(sockets.len());
-        for (index, socket) in sockets.into_iter().enumerate() {
-            let endpoint = endpoint.clone();
-            let signal = stop.subscribe();
-            let transport = self.transport;
-            let tls = self.tls.clone();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(ConfigError::Runtime)?;
-            let thread = std::thread::Builder::new()
-                .name(format!("wm-worker-{index}"))
-                .spawn(move || runtime.block_on(serve(socket, transport, tls, endpoint, signal)))
-                .map_err(ConfigError::Runtime)?;
-            threads.push(thread);
-        }
-        tracing::info!(name = %self.name, address = %self.address, threads = threads.len(), "listening");
-        Ok(WorkerHandle {
+        let listeners = sockets
+            .into_iter()
+            .map(|socket| Listener {
+                socket,
+                transport: self.transport,
+                tls: self.tls.clone(),
+                endpoint: endpoint.clone(),
+                signal: stop.subscribe(),
+            })
+            .collect();
+        tracing::info!(name = %self.name, address = %self.address, threads = self.count, "listening");
+        let handle = WorkerHandle {
             endpoint: Endpoint(endpoint),
             local_addr,
             unix_path: match &self.address {
@@ -246,16 +255,10 @@ impl Worker {
                 Address::Inet { .. } => None,
             },
             stop,
-            threads,
-        })
-    }
-
-    /// Starts, serves until SIGINT or SIGTERM, stops gracefully; returns the counters.
-    pub fn run(self) -> Result<Stats, ConfigError> {
-        let signals = StopSignals::install()?;
-        let handle = self.start()?;
-        signals.wait()?;
-        Ok(handle.stop())
+            threads: Vec::new(),
+            stopped: false,
+        };
+        Ok((handle, listeners))
     }
 
     /// The sockets to serve: one per thread with `SO_REUSEPORT`, else one shared.
@@ -374,6 +377,8 @@ pub struct WorkerHandle {
     unix_path: Option<std::path::PathBuf>,
     stop: watch::Sender<Signal>,
     threads: Vec<JoinHandle<()>>,
+    /// Stopped already (or never started).
+    stopped: bool,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -418,25 +423,59 @@ impl WorkerHandle {
         self.endpoint.stats()
     }
 
+    /// A thread, with its own single-threaded runtime, for each listener.
+    fn spawn(&mut self, listeners: Vec<Listener>) -> Result<(), ConfigError> {
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(ConfigError::Runtime)?;
+            let thread = std::thread::Builder::new()
+                .name(format!("wm-worker-{index}"))
+                .spawn(move || runtime.block_on(listener.serve()))
+                .map_err(ConfigError::Runtime)?;
+            self.threads.push(thread);
+        }
+        Ok(())
+    }
+
     fn shutdown(&mut self) {
-        if self.threads.is_empty() {
+        if std::mem::replace(&mut self.stopped, true) {
             return;
         }
+        let deadline = self.begin_stop();
+        while self.endpoint.0.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(STOP_POLL);
+        }
+        self.finish_stop();
+    }
+
+    /// [`shutdown`](Self::shutdown) from within the runtime that serves the listener.
+    async fn shutdown_here(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let deadline = self.begin_stop();
+        while self.endpoint.0.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(STOP_POLL).await;
+        }
+        self.finish_stop();
+    }
+
+    /// No more accepts, and every connection closing; returns how long they have: every
+    /// connection closes, then lingers so that its peer reads the last bytes rather than
+    /// a reset, and both are bounded.
+    fn begin_stop(&self) -> Instant {
         let shared = &self.endpoint.0;
         shared.stopping.store(true, Ordering::Release);
         let _ = self.stop.send(Signal::StopAccepting);
         for connection in self.endpoint.connections() {
             connection.close_with(crate::CloseReason::GoingAway);
         }
-        // Every connection closes, then lingers so that its peer reads the last bytes
-        // rather than a reset; both are bounded.
-        let deadline = Instant::now()
-            + shared.options.close_timeout
-            + shared.options.linger
-            + Duration::from_millis(200);
-        while shared.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        Instant::now() + shared.options.close_timeout + shared.options.linger + STOP_GRACE
+    }
+
+    fn finish_stop(&mut self) {
         let _ = self.stop.send(Signal::Exit);
         for thread in self.threads.drain(..) {
             let _ = thread.join();
@@ -444,9 +483,15 @@ impl WorkerHandle {
         if let Some(path) = &self.unix_path {
             let _ = std::fs::remove_file(path);
         }
-        tracing::info!(name = %shared.name, stats = %self.endpoint.stats(), "stopped");
+        tracing::info!(name = %self.endpoint.0.name, stats = %self.endpoint.stats(), "stopped");
     }
 }
+
+/// How often a stop looks whether every connection is gone.
+const STOP_POLL: Duration = Duration::from_millis(5);
+
+/// Beyond the close timeout and the linger, for the drivers to notice them.
+const STOP_GRACE: Duration = Duration::from_millis(200);
 
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
@@ -457,11 +502,40 @@ impl Drop for WorkerHandle {
 /// Starts every worker, serves until SIGINT or SIGTERM, and stops them all gracefully:
 /// Workerman's `Worker::runAll()`. Returns each worker's counters, in order.
 pub fn run_all(workers: impl IntoIterator<Item = Worker>) -> Result<Vec<Stats>, ConfigError> {
+    run_all_with(workers, |_| {})
+}
+
+/// [`run_all`], calling `ready` with the workers' handles once every one is bound and
+/// before any is served (to print the addresses, say: a SIGINT or SIGTERM from then on
+/// stops them gracefully).
+///
+/// When there is one thread in all (one worker, `count` 1) it is the calling thread: in
+/// a process with a single thread, Linux takes no reference on the descriptor table and
+/// glibc skips the cancellation bookkeeping around each socket call, which is a few per
+/// cent of a small message's cost.
+pub fn run_all_with(
+    workers: impl IntoIterator<Item = Worker>,
+    ready: impl FnOnce(&[WorkerHandle]),
+) -> Result<Vec<Stats>, ConfigError> {
     let signals = StopSignals::install()?;
-    let handles = workers
+    let (mut handles, mut listeners): (Vec<_>, Vec<_>) = workers
         .into_iter()
-        .map(Worker::start)
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(Worker::prepare)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    if let ([handle], [lone]) = (&mut handles[..], &mut listeners[..]) {
+        if lone.len() == 1 {
+            let listener = lone.remove(0);
+            ready(std::slice::from_ref(handle));
+            signals.serve_here(listener, handle);
+            return Ok(vec![handle.stats()]);
+        }
+    }
+    for (handle, listeners) in handles.iter_mut().zip(listeners) {
+        handle.spawn(listeners)?;
+    }
+    ready(&handles);
     signals.wait()?;
     Ok(handles.into_iter().map(WorkerHandle::stop).collect())
 }
@@ -506,8 +580,32 @@ impl StopSignals {
         Ok(Self { runtime })
     }
 
+    /// Serves `listener` on this thread, in the runtime that watches the signals, until
+    /// one comes; then stops `handle` gracefully, still serving while connections close.
+    fn serve_here(self, listener: Listener, handle: &mut WorkerHandle) {
+        let (runtime, signal) = self.into_parts();
+        runtime.block_on(async {
+            let serving = tokio::spawn(listener.serve());
+            // Without signal handling (not on Unix, failed), stop as on a signal.
+            let _ = signal.await;
+            handle.shutdown_here().await;
+            let _ = serving.await;
+        });
+    }
+
     /// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
     pub fn wait(self) -> Result<(), ConfigError> {
+        let (runtime, signal) = self.into_parts();
+        runtime.block_on(signal)
+    }
+
+    /// The runtime, and the future that ends with the first signal.
+    fn into_parts(
+        self,
+    ) -> (
+        tokio::runtime::Runtime,
+        impl std::future::Future<Output = Result<(), ConfigError>>,
+    ) {
         #[cfg(unix)]
         {
             let Self {
@@ -515,48 +613,62 @@ impl StopSignals {
                 mut interrupt,
                 mut terminate,
             } = self;
-            runtime.block_on(async {
+            let signal = async move {
                 tokio::select! {
                     _ = interrupt.recv() => {}
                     _ = terminate.recv() => {}
                 }
-            });
-            Ok(())
+                Ok(())
+            };
+            (runtime, signal)
         }
         #[cfg(not(unix))]
-        self.runtime
-            .block_on(tokio::signal::ctrl_c())
-            .map_err(ConfigError::Runtime)
+        {
+            let signal = async { tokio::signal::ctrl_c().await.map_err(ConfigError::Runtime) };
+            (self.runtime, signal)
+        }
     }
 }
 
-/// One thread's event loop: accept (or receive datagrams) until told to stop, then let
-/// the connections close until told to exit.
-async fn serve(
+/// What one thread serves: a socket of the listener.
+struct Listener {
     socket: Socket,
     transport: Transport,
     tls: Option<TlsServer>,
     endpoint: Arc<EndpointShared>,
-    mut signal: watch::Receiver<Signal>,
-) {
-    let accepting = async {
-        let result = match transport {
-            Transport::Tcp => accept_tcp(socket, tls, &endpoint).await,
-            #[cfg(unix)]
-            Transport::Unix => accept_unix(socket, &endpoint).await,
-            Transport::Udp => receive_udp(socket, &endpoint).await,
-            #[cfg(not(unix))]
-            Transport::Unix => Ok(()),
+    signal: watch::Receiver<Signal>,
+}
+
+impl Listener {
+    /// The thread's event loop: accept (or receive datagrams) until told to stop, then
+    /// let the connections close until told to exit.
+    async fn serve(self) {
+        let Self {
+            socket,
+            transport,
+            tls,
+            endpoint,
+            mut signal,
+        } = self;
+        let accepting = async {
+            let result = match transport {
+                Transport::Tcp => accept_tcp(socket, tls, &endpoint).await,
+                #[cfg(unix)]
+                Transport::Unix => accept_unix(socket, &endpoint).await,
+                Transport::Udp => receive_udp(socket, &endpoint).await,
+                #[cfg(not(unix))]
+                Transport::Unix => Ok(()),
+            };
+            if let Err(error) = result {
+                tracing::error!(name = %endpoint.name, %error, "listener failed");
+            }
         };
-        if let Err(error) = result {
-            tracing::error!(name = %endpoint.name, %error, "listener failed");
+        tokio::select! {
+            () = accepting => {}
+            _ = signal.wait_for(|s| *s != Signal::Run) => {}
         }
-    };
-    tokio::select! {
-        () = accepting => {}
-        _ = signal.wait_for(|s| *s != Signal::Run) => {}
+        let _ = signal.wait_for(|s| *s == Signal::Exit).await;
     }
-    let _ = signal.wait_for(|s| *s == Signal::Exit).await;
 }
 
 async fn accept_tcp(

@@ -470,6 +470,19 @@ async fn echo_sigterm_closes_websockets_with_going_away_and_exits_0() {
     // A round trip: the server has surely accepted the connection.
     ws_send(&mut ws, WsMessage::Text("before".into())).await;
     assert_eq!(ws_next(&mut ws).await, WsMessage::Text("before".into()));
+    // One listener with one thread is served on the main thread: the process has no other
+    // (which makes each socket call cheaper), and the graceful stop below runs there too.
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", wm.pid()))
+            .expect("the server's /proc status");
+        let threads = status.lines().find(|l| l.starts_with("Threads:"));
+        assert_eq!(
+            threads.map(|l| l.split_whitespace().nth(1)),
+            Some(Some("1")),
+            "{status}"
+        );
+    }
 
     wm.terminate();
     match ws_next(&mut ws).await {

@@ -51,21 +51,18 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         workers.push(worker);
     }
-    let handles = workers
-        .into_iter()
-        .map(Worker::start)
-        .collect::<Result<Vec<_>, _>>()?;
-    // Before the lines that say we listen: a SIGTERM right after them stops gracefully.
-    let signals = wm_server::StopSignals::install()?;
-    for (url, handle) in args.urls.iter().zip(&handles) {
-        match handle.local_addr() {
-            Some(address) => println!("{url} listening on {address}"),
-            None => println!("{url} listening"),
+    // The signals are caught before the lines that say we listen: a SIGTERM right after
+    // them stops gracefully. One listener with one thread is served on this thread.
+    let stats = wm_server::run_all_with(workers, |handles| {
+        for (url, handle) in args.urls.iter().zip(handles) {
+            match handle.local_addr() {
+                Some(address) => println!("{url} listening on {address}"),
+                None => println!("{url} listening"),
+            }
         }
-    }
-    signals.wait()?;
-    for (url, handle) in args.urls.iter().zip(handles) {
-        eprintln!("{url}: {}", handle.stop());
+    })?;
+    for (url, stats) in args.urls.iter().zip(stats) {
+        eprintln!("{url}: {stats}");
     }
     Ok(ExitCode::SUCCESS)
 }
