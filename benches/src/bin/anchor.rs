@@ -24,11 +24,6 @@ fn main() -> Result<(), Error> {
     let [_, kind, address] = &args[..] else {
         return Err("usage: anchor KIND ADDRESS".into());
     };
-    if std::env::var_os("ANCHOR_EXTRA_THREAD").is_some() {
-        std::thread::spawn(|| loop {
-            std::thread::sleep(std::time::Duration::from_secs(100))
-        });
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
