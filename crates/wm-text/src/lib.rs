@@ -348,6 +348,36 @@ impl Protocol for TextBytes {
     }
 }
 
+impl TextBytes {
+    /// [`decode`](Protocol::decode) for a caller that copies the line anyway: `f` sees
+    /// it as a slice of the buffer (trailing `\r`s and the `\n` already cut off), then
+    /// the line leaves the buffer. No `Bytes` is made, so no reference count is touched.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use wm_text::TextBytes;
+    ///
+    /// let mut lines = TextBytes::new();
+    /// let mut buf = BytesMut::from(&b"hello\r\nworld"[..]);
+    /// assert_eq!(lines.decode_with(&mut buf, |line| line.len()).unwrap(), Some(5));
+    /// assert_eq!(lines.decode_with(&mut buf, |line| line.len()).unwrap(), None);
+    /// assert_eq!(&buf[..], b"world");
+    /// ```
+    #[inline]
+    pub fn decode_with<T>(
+        &mut self,
+        src: &mut BytesMut,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>, Error> {
+        let Some(line) = self.lines.next_line(src)? else {
+            return Ok(None);
+        };
+        let made = f(&src[..line.content]);
+        src.advance(line.consumed);
+        Ok(Some(made))
+    }
+}
+
 impl<T: AsRef<[u8]>> Encode<T> for TextBytes {
     #[inline]
     fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), Error> {

@@ -213,6 +213,49 @@ fn bytes_variant_does_not_check_utf8() {
     assert_eq!(strings(&t), [r#"b"ab\xffcd""#, r#"b"""#]);
 }
 
+/// [`TextBytes::decode_with`] as a protocol, to put it through the same harness.
+struct CopiedLines(TextBytes);
+
+impl Protocol for CopiedLines {
+    type Message = Bytes;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Error> {
+        self.0.decode_with(src, Bytes::copy_from_slice)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Error> {
+        match self.decode(src)? {
+            Some(line) => Ok(Some(line)),
+            None => Error::check_eof(src.len()).map(|()| None),
+        }
+    }
+}
+
+#[test]
+fn lines_lent_to_a_closure_are_the_lines_split_off() {
+    for wire in [
+        &b"ab\xffcd\r\n\nlast\r\r\n"[..],
+        b"done\npartial",
+        b"\n\r\n",
+    ] {
+        let lent = assert_every_split(|| CopiedLines(TextBytes::new()), wire);
+        let split = assert_every_split(TextBytes::new, wire);
+        assert_eq!(lent.messages, split.messages, "{wire:?}");
+        assert_eq!(lent.error, split.error, "{wire:?}");
+    }
+    // Over-long lines fail the same way.
+    let lent = assert_every_split(
+        || CopiedLines(TextBytes::with_max_line_length(4)),
+        b"abc\nabcd\n",
+    );
+    assert_eq!(lent.messages, [r#"b"abc""#]);
+    assert_eq!(
+        lent.error,
+        assert_every_split(|| TextBytes::with_max_line_length(4), b"abc\nabcd\n").error
+    );
+}
+
 #[test]
 fn bytes_variant_slices_the_read_buffer() {
     let mut buf = BytesMut::from(&b"first line\nsecond\n"[..]);

@@ -1,7 +1,6 @@
 //! `text://`: one `\n`-terminated line per message ([`wm_text`]).
 
 use bytes::BytesMut;
-use wm_protocol::Protocol;
 use wm_text::{Text, TextBytes};
 
 use super::{encode_with, json_text, unsupported, DecodeError, DynProtocol, ProtocolContext};
@@ -10,7 +9,7 @@ use crate::{Message, SendError};
 /// Workerman's `text://`: lines in, `Message::Text` out; the line limit is the package
 /// size less one (Workerman's `maxPackageSize - 1` rule).
 ///
-/// Lines are split as [`TextBytes`] slices and each becomes a `String` as it is handed
+/// Lines are found by [`TextBytes`] and each is copied into a `String` as it is handed
 /// out ([`Text`] makes the `String`s of a whole read at once, which suits a decoder
 /// benchmark but keeps many allocations alive in a server, where the allocator's
 /// per-thread cache then misses).
@@ -31,12 +30,12 @@ impl TextProtocol {
 }
 
 /// The line as text: UTF-8 is checked as [`Text`] checks it.
-fn text(line: bytes::Bytes) -> Result<Message, DecodeError> {
-    match simdutf8::basic::from_utf8(&line) {
+fn text(line: &[u8]) -> Result<Message, DecodeError> {
+    match simdutf8::basic::from_utf8(line) {
         Ok(text) => Ok(Message::Text(text.to_owned())),
         Err(_) => {
             let valid_up_to =
-                simdutf8::compat::from_utf8(&line).map_or_else(|e| e.valid_up_to(), |_| line.len());
+                simdutf8::compat::from_utf8(line).map_or_else(|e| e.valid_up_to(), |_| line.len());
             Err(DecodeError::new(wm_text::Error::InvalidUtf8 {
                 valid_up_to,
             }))
@@ -51,19 +50,20 @@ impl DynProtocol for TextProtocol {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
+        // Copied into a String straight from the read buffer: no `Bytes` in between.
         self.lines
-            .decode(src)
+            .decode_with(src, text)
             .map_err(DecodeError::new)?
-            .map(text)
             .transpose()
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
-        self.lines
-            .decode_eof(src)
-            .map_err(DecodeError::new)?
-            .map(text)
-            .transpose()
+        match self.decode(src)? {
+            Some(message) => Ok(Some(message)),
+            None => wm_text::Error::check_eof(src.len())
+                .map(|()| None)
+                .map_err(DecodeError::new),
+        }
     }
 
     #[inline]
