@@ -142,3 +142,30 @@ pub fn split_target(target: &str) -> (&str, Option<&str>) {
         None => (target, None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_characters_are_rfc_9110_tchar() {
+        for b in 0..=u8::MAX {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            let s = [b];
+            let text = std::str::from_utf8(&s).unwrap_or("\u{80}");
+            assert_eq!(is_token(text), tchar, "byte {b:#04x}");
+        }
+        assert!(!is_token(""));
+        assert!(is_token("Content-Type"));
+        assert!(!is_token("Content Type"));
+    }
+
+    #[test]
+    fn header_values_hold_no_line_break_or_nul() {
+        assert!(is_header_value("text/html; charset=utf-8"));
+        assert!(is_header_value(""));
+        for bad in ["a\rb", "a\nb", "a\0b", "\r", "ok\n"] {
+            assert!(!is_header_value(bad), "{bad:?}");
+        }
+    }
+}

@@ -55,7 +55,8 @@
 //! closes a WebSocket with a real close frame, while `abort` is `destroy()`; a panicking
 //! callback closes its connection only; the handshake and header-read timeouts that
 //! Workerman lacks are on by default; `close` on a UDP peer never closes the listener;
-//! `count` workers are threads, not processes.
+//! `count` workers are threads, not processes (and [`run_all`] serves a lone listener with
+//! one thread on the calling thread, so that the process has one thread).
 
 mod buffers;
 mod client;
