@@ -122,6 +122,8 @@ struct Snapshot {
     finished: bool,
     handshaking: bool,
     reading_head: bool,
+    /// Receiving is paused, or held back by a full send buffer.
+    paused: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -284,12 +286,19 @@ impl<S: Io> Driver<S> {
 
     /// Reads, handles and writes until the connection starts closing.
     fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Phase> {
+        // The state as the last pass's write saw it, when nothing has happened since: the
+        // pass after a message (which finds the socket empty) then takes no lock. Anything
+        // another thread does meanwhile (a send, a close) wakes the task for a new poll.
+        let mut seen: Option<Snapshot> = None;
         loop {
-            let (close, paused) = {
-                let mut state = lock(&self.conn.0.state);
-                // A peer that sends and does not read cannot make the send buffer grow
-                // without end: reading stops while it is over the high watermark.
-                (state.close.take(), state.paused || state.full)
+            let (close, paused) = match &seen {
+                Some(snapshot) => (None, snapshot.paused),
+                None => {
+                    let mut state = lock(&self.conn.0.state);
+                    // A peer that sends and does not read cannot make the send buffer
+                    // grow without end: reading stops while it is over the high watermark.
+                    (state.close.take(), state.paused || state.full)
+                }
             };
             if let Some(request) = close {
                 return Poll::Ready(self.closing_phase(request));
@@ -322,7 +331,11 @@ impl<S: Io> Driver<S> {
                     Poll::Pending => {}
                 }
             }
-            let (written, snapshot) = self.poll_write_out(cx);
+            let (written, snapshot) = match seen.take() {
+                // Nothing read, nothing handed out: nothing new to write.
+                Some(snapshot) if !progress => (Poll::Ready(Ok(())), snapshot),
+                _ => self.poll_write_out(cx),
+            };
             progress |= snapshot.drained;
             if snapshot.close_pending {
                 // Not written: an abort drops what the handler just queued; a graceful
@@ -347,6 +360,11 @@ impl<S: Io> Driver<S> {
                 buffers::give(std::mem::take(&mut self.read));
             }
             if progress {
+                // Only a clean pass is remembered: everything written, no callback run.
+                let clean = matches!(written, Poll::Ready(Ok(())))
+                    && !snapshot.drained
+                    && !snapshot.finished;
+                seen = clean.then_some(snapshot);
                 continue;
             }
             if let Some(kind) = self.poll_open_timers(cx, &snapshot, paused) {
@@ -581,6 +599,7 @@ impl<S: Io> Driver<S> {
                 finished: false,
                 handshaking: false,
                 reading_head: false,
+                paused: state.paused || state.full,
             };
             if snapshot.close_pending {
                 return (Poll::Ready(Ok(())), snapshot);
@@ -614,6 +633,7 @@ impl<S: Io> Driver<S> {
                 finished: state.protocol.finished(),
                 handshaking: state.protocol.handshaking(),
                 reading_head: state.protocol.reading_head(),
+                paused: state.paused || state.full,
                 ..snapshot
             };
             (result, snapshot)
