@@ -86,8 +86,8 @@ pub fn echo(connection: &Connection, message: Message) {
 /// The JSON `wm echo` answers an HTTP request with: `method`, `path`, `query` (`""` when
 /// there is none), `headers_count` (distinct names, ignoring case), `body_length`,
 /// `protocol_version` (`"1.0"` or `"1.1"`). Written directly rather than through a
-/// `serde_json::Value`, and when nothing needs escaping (nearly always) into a buffer of
-/// exactly its size, which becomes the body without another allocation or copy: this is
+/// `serde_json::Value`, into a buffer of exactly its size (path and query escaped first,
+/// when they need it), which becomes the body without another allocation or copy: this is
 /// the load test's hot path.
 pub fn describe(request: &wm_http::Request) -> Bytes {
     let headers = request.headers();
