@@ -173,6 +173,15 @@ pub(crate) struct State {
     pub(crate) messages_sent: u64,
 }
 
+impl State {
+    /// Whether the connection's messages wait and its socket is not read: a pause, or a
+    /// send buffer over its high watermark (a peer that sends and does not read cannot
+    /// make it grow without end, and the answers would be refused anyway).
+    pub(crate) fn held_back(&self) -> bool {
+        self.paused || self.full
+    }
+}
+
 pub(crate) enum Kind {
     /// A TCP, TLS or Unix stream, driven by its own task.
     Stream,

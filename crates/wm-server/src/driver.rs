@@ -295,9 +295,7 @@ impl<S: Io> Driver<S> {
                 Some(snapshot) => (None, snapshot.paused),
                 None => {
                     let mut state = lock(&self.conn.0.state);
-                    // A peer that sends and does not read cannot make the send buffer
-                    // grow without end: reading stops while it is over the high watermark.
-                    (state.close.take(), state.paused || state.full)
+                    (state.close.take(), state.held_back())
                 }
             };
             if let Some(request) = close {
@@ -459,9 +457,9 @@ impl<S: Io> Driver<S> {
         'batches: loop {
             let opening = {
                 let mut state = lock(&shared.state);
-                // While the send buffer is over its high watermark nothing more is handed
-                // out (its answers would be refused): the rest waits for the drain.
-                let held_back = state.paused || state.full;
+                // While held back nothing more is handed out: the rest waits for the
+                // resume or the drain.
+                let held_back = state.held_back();
                 if state.status != Status::Open || held_back {
                     if held_back && state.status == Status::Open {
                         self.held.extend(batch.drain(..));
@@ -534,7 +532,7 @@ impl<S: Io> Driver<S> {
                     // already decoded are owed answers (the protocol counts them): go on.
                     let owed = state.draining
                         && matches!(messages.as_slice().first(), Some(Message::Request(_)));
-                    let held_back = state.paused || state.full;
+                    let held_back = state.held_back();
                     if ok && !held_back && (state.status == Status::Open || owed) {
                         continue;
                     }
@@ -599,7 +597,7 @@ impl<S: Io> Driver<S> {
                 finished: false,
                 handshaking: false,
                 reading_head: false,
-                paused: state.paused || state.full,
+                paused: state.held_back(),
             };
             if snapshot.close_pending {
                 return (Poll::Ready(Ok(())), snapshot);
@@ -633,7 +631,7 @@ impl<S: Io> Driver<S> {
                 finished: state.protocol.finished(),
                 handshaking: state.protocol.handshaking(),
                 reading_head: state.protocol.reading_head(),
-                paused: state.paused || state.full,
+                paused: state.held_back(),
                 ..snapshot
             };
             (result, snapshot)

@@ -444,7 +444,7 @@ impl WorkerHandle {
             return;
         }
         let deadline = self.begin_stop();
-        while self.endpoint.0.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        while self.still_closing(deadline) {
             std::thread::sleep(STOP_POLL);
         }
         self.finish_stop();
@@ -456,7 +456,7 @@ impl WorkerHandle {
             return;
         }
         let deadline = self.begin_stop();
-        while self.endpoint.0.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        while self.still_closing(deadline) {
             tokio::time::sleep(STOP_POLL).await;
         }
         self.finish_stop();
@@ -473,6 +473,11 @@ impl WorkerHandle {
             connection.close_with(crate::CloseReason::GoingAway);
         }
         Instant::now() + shared.options.close_timeout + shared.options.linger + STOP_GRACE
+    }
+
+    /// Whether connections are still closing and the stop's deadline has not passed.
+    fn still_closing(&self, deadline: Instant) -> bool {
+        self.endpoint.0.drivers.load(Ordering::Acquire) > 0 && Instant::now() < deadline
     }
 
     fn finish_stop(&mut self) {
