@@ -41,6 +41,11 @@ pub struct Config {
     pub max_fragments: usize,
     /// Largest opening handshake head (431 from a server, an error in a client).
     pub max_handshake_size: usize,
+    /// Refuse frame lengths not in their minimal encoding (close 1002). Off by default:
+    /// RFC 6455 binds only the sender, and Workerman's `ws://` client sends a 65535-byte
+    /// payload with the 64-bit length (spec §9 #14). The size limits apply to the decoded
+    /// length either way, before any payload is buffered.
+    pub minimal_lengths: bool,
 }
 
 impl Default for Config {
@@ -50,6 +55,7 @@ impl Default for Config {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_fragments: DEFAULT_MAX_FRAGMENTS,
             max_handshake_size: DEFAULT_MAX_HANDSHAKE_SIZE,
+            minimal_lengths: false,
         }
     }
 }
@@ -76,6 +82,13 @@ impl Config {
     /// Sets [`max_handshake_size`](Config::max_handshake_size).
     pub fn max_handshake_size(mut self, limit: usize) -> Self {
         self.max_handshake_size = limit;
+        self
+    }
+
+    /// Sets [`minimal_lengths`](Config::minimal_lengths): the strict reading of RFC 6455
+    /// §5.2 for received frames.
+    pub fn minimal_lengths(mut self, strict: bool) -> Self {
+        self.minimal_lengths = strict;
         self
     }
 }

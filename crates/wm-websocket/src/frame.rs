@@ -1,5 +1,10 @@
 //! The frame header (RFC 6455 §5.2): parse with every rule checked, encode in its minimal
 //! form. Pure functions over bytes; payloads are the caller's business.
+//!
+//! A length in a longer form than it needs (`81 fe 00 05` for 5 bytes) is accepted unless
+//! [`HeaderRules::minimal_lengths`] asks otherwise: RFC 6455 §5.2 puts "minimal" on the
+//! sender, and Workerman's own `ws://` client sends a 65535-byte payload in the 64-bit
+//! form (spec §9 #14). Every size limit applies to the decoded length either way.
 
 use bytes::BufMut;
 
@@ -79,6 +84,9 @@ pub struct HeaderRules {
     pub rsv1_allowed: bool,
     /// The largest payload accepted in one frame ([`FrameError::TooLarge`], close 1009).
     pub max_payload: u64,
+    /// Refuse a length not in its minimal encoding ([`FrameError::NonMinimalLength`],
+    /// close 1002). Off by default: real peers send such lengths (see the module docs).
+    pub minimal_lengths: bool,
 }
 
 /// A parsed frame header.
@@ -128,7 +136,7 @@ impl FrameHeader {
                     return Ok(None);
                 };
                 let length = u64::from(u16::from_be_bytes([ext[0], ext[1]]));
-                if length < 126 {
+                if rules.minimal_lengths && length < 126 {
                     return Err(FrameError::NonMinimalLength { length });
                 }
                 (length, 4)
@@ -143,7 +151,7 @@ impl FrameHeader {
                 if length >> 63 != 0 {
                     return Err(FrameError::LengthMsbSet);
                 }
-                if length <= 0xFFFF {
+                if rules.minimal_lengths && length <= 0xFFFF {
                     return Err(FrameError::NonMinimalLength { length });
                 }
                 (length, 10)

@@ -112,7 +112,7 @@ pub use error::{CloseCode, Error, FrameError};
 pub use frame::Role;
 pub use mask::apply_mask;
 pub use message::Message;
-pub use protocol::{State, WebSocket};
+pub use protocol::{State, WebSocket, MAX_QUEUED_PONGS};
 #[cfg(feature = "tokio")]
 pub use stream::{accept, accept_with, connect, connect_with, WebSocketStream};
 pub use wm_protocol::{Encode, Protocol};

@@ -17,6 +17,12 @@ use crate::mask::apply_mask;
 use crate::message::Message;
 use crate::utf8::Utf8Validator;
 
+/// The most bytes of pong frames queued and not yet taken. Every ping is answered while
+/// they fit (Autobahn 2.10 sends 10 pings in one write and wants 10 pongs); past this, only
+/// the latest is, until the output is taken. 64 KiB is 500 pongs of the largest payload,
+/// and bounds what a peer that pings and never reads can make a connection hold.
+pub const MAX_QUEUED_PONGS: usize = 64 * 1024;
+
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -88,10 +94,13 @@ pub struct WebSocket {
     message: Option<Partial>,
     utf8: Utf8Validator,
     output: BytesMut,
-    /// The pong that answers the latest ping, not yet taken. Only the latest is answered
-    /// (RFC 6455 §5.5.3 allows it), so a peer that floods pings and never reads cannot
-    /// make this grow.
-    pong: Option<Bytes>,
+    /// Pong frames owed, one per ping, in order, not yet taken; at most
+    /// [`MAX_QUEUED_PONGS`] bytes.
+    pongs: BytesMut,
+    /// Past that cap, the payload of the latest ping: only it is answered (RFC 6455
+    /// §5.5.3 allows it), so a peer that floods pings and never reads cannot make the
+    /// output grow.
+    pong_overflow: Option<Bytes>,
     /// Frames encoded before the handshake finished, sent right after it.
     early: BytesMut,
     /// A close was encoded before the handshake finished: the connection opens in
@@ -142,7 +151,8 @@ impl WebSocket {
             message: None,
             utf8: Utf8Validator::new(),
             output: BytesMut::new(),
-            pong: None,
+            pongs: BytesMut::new(),
+            pong_overflow: None,
             early: BytesMut::new(),
             close_queued: false,
             request: None,
@@ -222,7 +232,26 @@ impl WebSocket {
 
     /// Whether bytes are waiting in [`take_output`](Protocol::take_output).
     pub fn has_output(&self) -> bool {
-        !self.output.is_empty() || self.pong.is_some()
+        !self.output.is_empty() || !self.pongs.is_empty() || self.pong_overflow.is_some()
+    }
+
+    /// Answers a ping: its pong is queued behind the ones owed, or, past
+    /// [`MAX_QUEUED_PONGS`], replaces the one owed past the cap.
+    fn owe_pong(&mut self, payload: Bytes) {
+        let frame_length = 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 };
+        if self.pong_overflow.is_none() && self.pongs.len() + frame_length <= MAX_QUEUED_PONGS {
+            put_frame(self.role, &mut self.pongs, OpCode::Pong, &payload);
+        } else {
+            self.pong_overflow = Some(payload);
+        }
+    }
+
+    /// Moves the pongs owed into the output, ahead of a close frame about to be queued.
+    fn settle_pongs(&mut self) {
+        self.output.unsplit(self.pongs.split());
+        if let Some(payload) = self.pong_overflow.take() {
+            put_frame(self.role, &mut self.output, OpCode::Pong, &payload);
+        }
     }
 
     /// Runs the opening handshake on what `src` holds: `Ok(true)` once the connection is
@@ -337,6 +366,8 @@ impl WebSocket {
     /// was already sent) and forgets the partial frame and message.
     fn fail(&mut self, error: Error) -> Error {
         if let (Some(code), State::Open) = (error.close_code(), self.state) {
+            // Pings that came before the bad frame are answered before the close.
+            self.settle_pongs();
             // The reason is the error's text, cut to what a close frame holds.
             let frame = CloseFrame {
                 code,
@@ -350,12 +381,14 @@ impl WebSocket {
         error
     }
 
-    /// Nothing more is received: forgets the partial frame and message and the pong owed.
+    /// Nothing more is received: forgets the partial frame and message and the pongs owed
+    /// (those that go out were settled ahead of the close frame).
     fn close_now(&mut self) {
         self.state = State::Closed;
         self.frame = None;
         self.message = None;
-        self.pong = None;
+        self.pongs.clear();
+        self.pong_overflow = None;
     }
 
     /// A complete data frame: a message if it ends one.
@@ -492,6 +525,7 @@ impl WebSocket {
                         role: self.role,
                         rsv1_allowed: false,
                         max_payload: self.config.max_frame_size as u64,
+                        minimal_lengths: self.config.minimal_lengths,
                     };
                     let Some((header, header_length)) = FrameHeader::parse(src, &rules)? else {
                         return Ok(None);
@@ -559,7 +593,7 @@ impl WebSocket {
                 OpCode::Ping => {
                     let payload = payload.freeze();
                     if self.state == State::Open {
-                        self.pong = Some(payload.clone());
+                        self.owe_pong(payload.clone());
                     }
                     return Ok(Some(Message::Ping(payload)));
                 }
@@ -567,6 +601,7 @@ impl WebSocket {
                 OpCode::Close => {
                     let close = CloseFrame::parse(&payload)?;
                     if self.state == State::Open {
+                        self.settle_pongs();
                         let mut echo = BytesMut::new();
                         if let Some(close) = &close {
                             echo.put_u16(close.code.0);
@@ -641,7 +676,8 @@ impl WebSocket {
             State::Handshake | State::Open => {
                 self.encode_frame(OpCode::Close, &payload, dst)?;
                 // Nothing follows our close, not even a pong still owed.
-                self.pong = None;
+                self.pongs.clear();
+                self.pong_overflow = None;
                 match self.state {
                     State::Open => self.state = State::Closing,
                     _ => self.close_queued = true,
@@ -713,7 +749,8 @@ impl Protocol for WebSocket {
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
         let before = dst.len();
         dst.unsplit(self.output.split());
-        if let Some(pong) = self.pong.take() {
+        dst.unsplit(self.pongs.split());
+        if let Some(pong) = self.pong_overflow.take() {
             put_frame(self.role, dst, OpCode::Pong, &pong);
         }
         dst.len() - before

@@ -187,7 +187,8 @@ where
     /// Moves what the protocol queued (a pong, a close echo) into the write buffer and
     /// writes as much as the transport takes now. While the write buffer is over
     /// [`OUTPUT_HIGH_WATER`] (a peer that does not read), the protocol's output stays where
-    /// it is, and there later pings replace an unsent pong instead of adding to it.
+    /// it is, and there, past [`MAX_QUEUED_PONGS`](crate::MAX_QUEUED_PONGS), later pings
+    /// replace an unsent pong instead of adding to it.
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.protocol().has_output() && self.framed.write_buffer().len() < OUTPUT_HIGH_WATER {
             let mut output = BytesMut::new();

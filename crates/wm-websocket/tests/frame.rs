@@ -8,6 +8,12 @@ const SERVER: HeaderRules = HeaderRules {
     role: Role::Server,
     rsv1_allowed: false,
     max_payload: 1 << 24,
+    minimal_lengths: false,
+};
+/// The opt-in strict reading: lengths must be in their minimal form.
+const STRICT: HeaderRules = HeaderRules {
+    minimal_lengths: true,
+    ..SERVER
 };
 const CLIENT: HeaderRules = HeaderRules {
     role: Role::Client,
@@ -180,18 +186,53 @@ fn control_frames_must_be_final_and_short() {
 }
 
 #[test]
-fn non_minimal_lengths_and_the_msb_are_1002() {
+fn non_minimal_lengths_are_1002_only_when_asked_and_the_msb_always() {
     assert_eq!(
-        parse(b"\x81\xfe\x00\x05", &SERVER).unwrap_err(),
+        parse(b"\x81\xfe\x00\x05", &STRICT).unwrap_err(),
         FrameError::NonMinimalLength { length: 5 }
     );
     assert_eq!(
-        parse(b"\x81\xff\x00\x00\x00\x00\x00\x00\xff\xff", &SERVER).unwrap_err(),
+        parse(b"\x81\xff\x00\x00\x00\x00\x00\x00\xff\xff", &STRICT).unwrap_err(),
         FrameError::NonMinimalLength { length: 65535 }
     );
+    for rules in [&SERVER, &STRICT] {
+        assert_eq!(
+            parse(b"\x81\xff\x80\x00\x00\x00\x00\x00\x00\x00", rules).unwrap_err(),
+            FrameError::LengthMsbSet
+        );
+    }
+}
+
+#[test]
+fn workermans_65535_byte_header_parses_by_default() {
+    // Workerman's ws:// client: 65535 in the 64-bit form, with its zero mask (spec §9 #14).
+    let wire = b"\x81\xff\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x00\x00";
+    let (h, n) = parse(wire, &SERVER).unwrap();
+    assert_eq!((h.payload_length, h.mask, n), (65535, Some([0; 4]), 14));
+    // Re-encoded, it takes its minimal form.
+    assert_eq!(encoded(&h), b"\x81\xfe\xff\xff\x00\x00\x00\x00");
+    let (h, n) = parse(b"\x82\xfe\x00\x05\x01\x02\x03\x04", &SERVER).unwrap();
+    assert_eq!((h.payload_length, n), (5, 8));
+    let (h, _) = parse(
+        b"\x82\xff\x00\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04",
+        &SERVER,
+    )
+    .unwrap();
+    assert_eq!(h.payload_length, 0);
+}
+
+#[test]
+fn a_non_minimal_length_still_meets_the_frame_limit() {
+    let rules = HeaderRules {
+        max_payload: 100,
+        ..SERVER
+    };
     assert_eq!(
-        parse(b"\x81\xff\x80\x00\x00\x00\x00\x00\x00\x00", &SERVER).unwrap_err(),
-        FrameError::LengthMsbSet
+        parse(b"\x82\xff\x00\x00\x00\x00\x00\x00\x00\x65", &rules).unwrap_err(),
+        FrameError::TooLarge {
+            length: 101,
+            limit: 100
+        }
     );
 }
 
@@ -261,7 +302,7 @@ mod roundtrip {
     proptest! {
         #[test]
         fn encode_then_parse_is_identity((h, role) in any_header(), tail in proptest::collection::vec(any::<u8>(), 0..8)) {
-            let rules = HeaderRules { role, rsv1_allowed: false, max_payload: u64::MAX };
+            let rules = HeaderRules { role, rsv1_allowed: false, max_payload: u64::MAX, minimal_lengths: true };
             let mut wire = encoded(&h);
             let n = wire.len();
             prop_assert!(n <= MAX_HEADER_LENGTH);

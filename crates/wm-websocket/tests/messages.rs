@@ -5,7 +5,10 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use wm_protocol::testing::{assert_every_split, decode_chunks};
 use wm_websocket::close::CloseFrame;
-use wm_websocket::{CloseCode, Config, Encode, Error, Message, Protocol, Role, State, WebSocket};
+use wm_websocket::{
+    CloseCode, Config, Encode, Error, FrameError, Message, Protocol, Role, State, WebSocket,
+    MAX_QUEUED_PONGS,
+};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -193,16 +196,6 @@ fn negative_vectors_fail_with_their_close_code() {
         ),
         ("orphan continuation", masked(0x80, b"orphan"), 1002),
         ("text ff fe", masked(0x81, b"\xff\xfe"), 1007),
-        (
-            "non-minimal 16-bit length",
-            {
-                let mut w = vec![0x81, 0xfe, 0x00, 0x05];
-                w.extend_from_slice(&masked(0x81, b"hello")[6..]);
-                w.splice(4..4, KEY);
-                w
-            },
-            1002,
-        ),
         ("close with 1 byte", masked(0x88, b"\x03"), 1002),
         ("close code 999", masked(0x88, b"\x03\xe7"), 1002),
         ("close code 1005", masked(0x88, b"\x03\xed"), 1002),
@@ -490,12 +483,25 @@ proptest! {
 }
 
 #[test]
-fn a_ping_flood_owes_one_pong_not_one_per_ping() {
-    // A peer that sends pings and never reads: until the output is taken, each ping
-    // replaces the pong owed (RFC 6455 §5.5.3), so what is queued stays one frame.
+fn each_ping_in_one_read_gets_its_pong_in_order() {
+    // Autobahn 2.10: ten pings in one write, ten pongs with the same payloads.
+    let wire: Vec<u8> = (0..10u8).flat_map(|i| masked(0x89, &[i; 3])).collect();
+    let (messages, error, output) = server_reads(&wire);
+    assert!(error.is_none());
+    assert_eq!(messages.len(), 10);
+    let expected: Vec<u8> = (0..10u8)
+        .flat_map(|i| [&[0x8a, 3][..], &[i; 3]].concat())
+        .collect();
+    assert_eq!(output, expected);
+}
+
+#[test]
+fn a_ping_flood_is_answered_up_to_the_cap_then_only_the_latest() {
+    // A peer that sends pings and never reads: pongs queue up to MAX_QUEUED_PONGS, then
+    // each new ping replaces the one pong owed past the cap (RFC 6455 §5.5.3).
     let mut ws = WebSocket::server();
     let mut buf = BytesMut::new();
-    for i in 0..1000u32 {
+    for i in 0..100_000u32 {
         buf.extend_from_slice(&masked(0x89, &i.to_be_bytes()));
         assert!(matches!(
             ws.decode(&mut buf).unwrap(),
@@ -504,9 +510,81 @@ fn a_ping_flood_owes_one_pong_not_one_per_ping() {
     }
     let mut output = BytesMut::new();
     ws.take_output(&mut output);
-    assert_eq!(&output[..], b"\x8a\x04\x00\x00\x03\xe7");
+    let fitted = MAX_QUEUED_PONGS / 6;
+    assert_eq!(output.len(), (fitted + 1) * 6);
+    assert_eq!(&output[..6], b"\x8a\x04\x00\x00\x00\x00");
+    assert_eq!(
+        &output[output.len() - 12..output.len() - 6],
+        &[&[0x8a, 4][..], &(fitted as u32 - 1).to_be_bytes()].concat()[..]
+    );
+    assert_eq!(&output[output.len() - 6..], b"\x8a\x04\x00\x01\x86\x9f");
+    // Taken: the next ping queues again.
     output.clear();
     assert_eq!(ws.take_output(&mut output), 0);
+    buf.extend_from_slice(&masked(0x89, b"x"));
+    ws.decode(&mut buf).unwrap();
+    assert_eq!(ws.take_output(&mut output), 3);
+}
+
+#[test]
+fn pings_before_a_bad_frame_are_answered_before_the_close() {
+    let wire = concat(&[masked(0x89, b"a"), masked(0x89, b"b"), masked(0xc1, b"x")]);
+    let (messages, error, output) = server_reads(&wire);
+    assert_eq!(messages.len(), 2);
+    assert!(error.is_some());
+    assert_eq!(&output[..6], b"\x8a\x01a\x8a\x01b");
+    assert_eq!(close_code_of(&output[6..]), 1002);
+}
+
+#[test]
+fn pings_before_the_peers_close_are_answered_before_the_echo() {
+    let wire = concat(&[masked(0x89, b"a"), masked(0x88, b"\x03\xe8")]);
+    let (_, error, output) = server_reads(&wire);
+    assert!(error.is_none());
+    assert_eq!(output, b"\x8a\x01a\x88\x02\x03\xe8");
+}
+
+#[test]
+fn a_non_minimal_length_from_workermans_client_is_a_message() {
+    // Workerman's ws:// client sends 65535 bytes with the 64-bit length and a zero mask.
+    let payload = vec![b'w'; 65535];
+    let mut wire = b"\x81\xff\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x00\x00".to_vec();
+    wire.extend_from_slice(&payload);
+    let mut ws = WebSocket::server();
+    let mut buf = BytesMut::from(&wire[..]);
+    assert_eq!(
+        ws.decode(&mut buf).unwrap(),
+        Some(Message::Text(String::from_utf8(payload).unwrap()))
+    );
+    // A 16-bit length of 5, split at every byte.
+    let mut short = b"\x81\xfe\x00\x05".to_vec();
+    short.extend_from_slice(&masked(0x81, b"hello")[2..]);
+    let (messages, error, output) = server_reads(&short);
+    assert_eq!(messages, [Message::Text("hello".into())]);
+    assert!(error.is_none() && output.is_empty());
+    // The strict option refuses both with 1002.
+    let strict = Config::default().minimal_lengths(true);
+    let (messages, error, output) = server_reads_with(strict, &short);
+    assert!(messages.is_empty());
+    assert!(
+        matches!(
+            error,
+            Some(Error::Frame(FrameError::NonMinimalLength { length: 5 }))
+        ),
+        "{error:?}"
+    );
+    assert_eq!(close_code_of(&output), 1002);
+}
+
+#[test]
+fn a_non_minimal_length_over_the_limit_is_1009_before_its_payload() {
+    let config = Config::default()
+        .max_message_size(1000)
+        .max_frame_size(1000);
+    let wire = b"\x82\xff\x00\x00\x00\x00\x00\x00\x03\xe9\x00\x00\x00\x00";
+    let (_, error, output) = server_reads_with(config, wire);
+    assert!(error.is_some());
+    assert_eq!(close_code_of(&output), 1009);
 }
 
 #[test]
