@@ -171,6 +171,32 @@ pub(crate) struct State {
     pub(crate) full: bool,
     /// Messages encoded since the driver last added them to the counters.
     pub(crate) messages_sent: u64,
+    /// Callbacks owed, for the driver to run on the connection's task.
+    pub(crate) events: Events,
+}
+
+/// Callbacks a send owes the connection. A send may come from any thread (a broadcast
+/// from another connection, a spawned task), and the handler is promised that its
+/// callbacks for one connection run on that connection's task, one at a time: so the
+/// send only records them, and the driver runs them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Events {
+    /// The send buffer reached the high watermark: `on_buffer_full`.
+    pub(crate) buffer_full: bool,
+    /// Sends refused on a full buffer since the last run: an `on_error` each.
+    pub(crate) refused: u64,
+    /// The buffer's length and limit at the latest refusal.
+    pub(crate) refused_at: Option<(usize, usize)>,
+}
+
+impl Events {
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.buffer_full && self.refused_at.is_none()
+    }
+
+    pub(crate) fn take(&mut self) -> Self {
+        std::mem::take(self)
+    }
 }
 
 impl State {
@@ -204,9 +230,6 @@ pub(crate) struct Shared {
     /// The driver is running callbacks and writes once they return: sends need not wake
     /// it.
     pub(crate) dispatching: AtomicBool,
-    /// A pause or a close happened: the driver, handing out a batch of messages, looks at
-    /// the state before the next one.
-    pub(crate) interrupted: AtomicBool,
 }
 
 /// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
@@ -245,10 +268,10 @@ impl Connection {
                 draining: false,
                 full: false,
                 messages_sent: 0,
+                events: Events::default(),
             }),
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
-            interrupted: AtomicBool::new(false),
         })))
     }
 
@@ -299,7 +322,8 @@ impl Connection {
     /// [`ConnectionError::SendBufferFull`] too, as Workerman's `onError` does), and when
     /// the scheme cannot encode the message. A message is taken whole while the buffer is
     /// below the watermark, so the buffer can overshoot it by one message; reaching it
-    /// fires `on_buffer_full`.
+    /// fires `on_buffer_full`. Both callbacks run on the connection's own task, after the
+    /// callback that sent returns (see [`Handler`]), not inside `send`.
     pub fn send(&self, message: impl Into<Message>) -> Result<SendStatus, SendError> {
         let result = self.send_message(message.into());
         if result.is_err() {
@@ -334,12 +358,10 @@ impl Connection {
             }
             let buffered = state.out.len();
             if buffered >= high {
+                state.events.refused += 1;
+                state.events.refused_at = Some((buffered, high));
                 drop(guard);
-                let error = ConnectionError::SendBufferFull {
-                    buffered,
-                    limit: high,
-                };
-                self.callback(|handler, conn| handler.on_error(conn, &error));
+                self.wake_for_events();
                 return Err(SendError::BufferFull {
                     buffered,
                     limit: high,
@@ -356,15 +378,15 @@ impl Connection {
             state.messages_sent += 1;
             let now_full = !state.full && state.out.len() >= high;
             state.full |= now_full;
+            state.events.buffer_full |= now_full;
             now_full
         };
         if now_full {
-            // The driver stops handing out this connection's messages until the drain.
-            self.0.interrupted.store(true, Ordering::Release);
-        }
-        self.wake();
-        if now_full {
-            self.callback(|handler, conn| handler.on_buffer_full(conn));
+            // The driver stops handing out this connection's messages until the drain,
+            // and runs on_buffer_full.
+            self.wake_for_events();
+        } else {
+            self.wake();
         }
         Ok(SendStatus::Queued)
     }
@@ -405,7 +427,6 @@ impl Connection {
             state.draining = wait_for_peer;
             state.close = Some(CloseRequest::Graceful { wait_for_peer });
         }
-        self.0.interrupted.store(true, Ordering::Release);
         self.0.waker.wake();
     }
 
@@ -421,7 +442,6 @@ impl Connection {
         state.status = Status::Closing;
         state.close = Some(CloseRequest::Abort);
         drop(state);
-        self.0.interrupted.store(true, Ordering::Release);
         self.0.waker.wake();
     }
 
@@ -429,7 +449,6 @@ impl Connection {
     /// kernel, and its TCP window closes.
     pub fn pause_recv(&self) {
         lock(&self.0.state).paused = true;
-        self.0.interrupted.store(true, Ordering::Release);
     }
 
     /// Reads again (Workerman's `resumeRecv`), starting with what was already read.
@@ -444,6 +463,12 @@ impl Connection {
         if !self.0.dispatching.load(Ordering::Acquire) {
             self.0.waker.wake();
         }
+    }
+
+    /// Wakes the driver for callbacks it owes, even while it is dispatching: it may be
+    /// another thread's send that raced the end of the dispatch.
+    fn wake_for_events(&self) {
+        self.0.waker.wake();
     }
 
     /// Runs a callback; a panic in it is counted, reported and closes this connection.

@@ -6,7 +6,6 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{ready, Context, Poll};
@@ -18,19 +17,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
 use crate::buffers;
-use crate::connection::{lock, CloseRequest, Connection, Status};
-use crate::protocols::{CloseReason, DecodeError};
+use crate::connection::{lock, CloseRequest, Connection, Events, Status};
+use crate::protocols::{decode_guarded, CloseReason, DecodeError, ProtocolPanicked};
 use crate::stats::Counters;
-use crate::{ConnectionError, Message, TimeoutKind};
-
-/// How many messages are decoded under one lock before they are handed out.
-const DECODE_BATCH: usize = 4;
-
-thread_local! {
-    /// The decoded messages being handed out: one vector per thread, lent to each
-    /// connection's dispatch in turn (a connection holds none between reads).
-    static BATCH: std::cell::RefCell<Vec<Message>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+use crate::{ConnectionError, TimeoutKind};
 
 /// How much room a read gets at first, and at least.
 pub(crate) const READ_SIZE: usize = 8 * 1024;
@@ -97,6 +87,15 @@ macro_rules! read_into_reserved {
 read_into_reserved!(tokio_rustls::server::TlsStream<tokio::net::TcpStream>);
 read_into_reserved!(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
 
+/// Counts a panic that [`decode_guarded`] caught.
+pub(crate) fn count_panic<T>(decoded: &Result<T, DecodeError>, counters: &Counters) {
+    if let Err(error) = decoded {
+        if error.inner().is::<ProtocolPanicked>() {
+            Counters::add(&counters.handler_panics, 1);
+        }
+    }
+}
+
 /// `at + timeout`, or a year after `at` for a timeout too long to add (a client's options
 /// are not checked the way a worker's are).
 fn later(at: Instant, timeout: Duration) -> Instant {
@@ -154,10 +153,8 @@ pub(crate) struct Driver<S> {
     /// The room the next read gets (see [`MAX_READ_SIZE`]).
     read_size: usize,
     eof: bool,
-    /// Bytes arrived that were not decoded yet (receiving was paused mid-batch).
+    /// Bytes arrived that were not decoded yet (receiving was paused or held back).
     undecoded: bool,
-    /// Messages decoded but not handed out when receiving was paused.
-    held: std::collections::VecDeque<Message>,
     phase: Phase,
     timer: Option<Pin<Box<Sleep>>>,
     accepted: Instant,
@@ -205,7 +202,6 @@ impl<S: Io> Driver<S> {
             read_size: READ_SIZE,
             eof: false,
             undecoded: false,
-            held: std::collections::VecDeque::new(),
             phase: Phase::Open,
             timer: None,
             accepted: now,
@@ -295,6 +291,13 @@ impl<S: Io> Driver<S> {
                 Some(snapshot) => (None, snapshot.paused),
                 None => {
                     let mut state = lock(&self.conn.0.state);
+                    let events = state.events.take();
+                    if !events.is_empty() {
+                        // Owed by sends from elsewhere; the callbacks may pause or close.
+                        drop(state);
+                        self.run_events(events);
+                        continue;
+                    }
                     (state.close.take(), state.held_back())
                 }
             };
@@ -302,7 +305,7 @@ impl<S: Io> Driver<S> {
                 return Poll::Ready(self.closing_phase(request));
             }
             let mut progress = false;
-            if !paused && (self.undecoded || !self.held.is_empty()) {
+            if !paused && self.undecoded {
                 self.dispatch(false);
                 progress = true;
             } else if !paused && !self.eof {
@@ -440,73 +443,60 @@ impl<S: Io> Driver<S> {
         }
     }
 
-    /// Decodes and hands out every message in the read buffer (after any held back by a
-    /// pause), while the connection is open and not paused.
+    /// Decodes and hands out the messages in the read buffer one at a time, while the
+    /// connection is open and not held back.
     ///
-    /// Messages are decoded [`DECODE_BATCH`] at a time under one lock, then handed out;
-    /// between two of them the driver looks at [`Shared::interrupted`] (set by a pause or
-    /// a close) and stops there: after a pause the rest wait in `held` for the resume,
-    /// after a close they are dropped.
+    /// Nothing is decoded ahead of the handler: a message's replies are queued before the
+    /// next message is decoded, so when that one breaks the protocol, the close it causes
+    /// (a WebSocket 1002, an HTTP 400) goes out after them (Autobahn 5.15 and friends); a
+    /// pause or a close in a callback stops before the next message, which stays in the
+    /// read buffer.
     fn dispatch(&mut self, eof: bool) {
         let shared = &self.conn.0;
         shared.dispatching.store(true, Ordering::Release);
+        let high = shared.endpoint.options.send_high_watermark;
         let mut received = 0u64;
         let mut failure = None;
-        let mut batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        batch.extend(self.held.drain(..));
-        'batches: loop {
-            let opening = {
-                let mut state = lock(&shared.state);
-                // While held back nothing more is handed out: the rest waits for the
-                // resume or the drain.
-                let held_back = state.held_back();
-                if state.status != Status::Open || held_back {
-                    if held_back && state.status == Status::Open {
-                        self.held.extend(batch.drain(..));
-                    }
+        loop {
+            let (decoded, opening, events) = {
+                let mut guard = lock(&shared.state);
+                let state = &mut *guard;
+                let events = state.events.take();
+                // What the protocol answered by itself to the messages before (pongs)
+                // joins the send buffer and counts against the high watermark: a peer
+                // that pings and never reads is held back like one that sends requests
+                // and never reads.
+                if state.protocol.take_output(&mut state.out) > 0
+                    && !state.full
+                    && state.out.len() >= high
+                {
+                    state.full = true;
+                    state.events.buffer_full = true;
+                }
+                if state.status != Status::Open || state.held_back() {
+                    drop(guard);
+                    self.run_events(events);
                     break;
                 }
-                while batch.len() < DECODE_BATCH {
-                    let protocol = &mut state.protocol;
-                    let read = &mut self.read;
-                    // A protocol of the application's own (or a WebSocket handshake hook)
-                    // that panics fails this connection, not the thread.
-                    let decoded = catch_unwind(AssertUnwindSafe(|| {
-                        if eof {
-                            protocol.decode_eof(read)
-                        } else {
-                            protocol.decode(read)
-                        }
-                    }))
-                    .unwrap_or_else(|_| {
-                        Err(DecodeError::new("the protocol panicked while decoding"))
-                    });
-                    match decoded {
-                        Ok(Some(message)) => batch.push(message),
-                        Ok(None) => {
-                            self.undecoded = false;
-                            break;
-                        }
-                        Err(error) => {
-                            self.undecoded = false;
-                            failure = Some(error);
-                            break;
-                        }
-                    }
+                let decoded = decode_guarded(&mut *state.protocol, &mut self.read, eof);
+                if decoded.is_err() {
+                    count_panic(&decoded, &shared.endpoint.counters);
                 }
-                // A refused upgrade finishes the protocol: no on_open for it.
-                if self.opened
+                // The handshake ends before the first message after it is decoded; a
+                // refused upgrade finishes the protocol: no on_open for it.
+                let opening = if self.opened
+                    || decoded.is_err()
                     || state.protocol.handshaking()
-                    || failure.is_some()
                     || state.protocol.finished()
                 {
                     None
                 } else {
                     self.opened = true;
                     state.protocol.take_opening()
-                }
+                };
+                (decoded, opening, events)
             };
-            // The handshake ends before the first message after it is decoded.
+            self.run_events(events);
             if let Some(opening) = opening {
                 if !self
                     .conn
@@ -515,44 +505,45 @@ impl<S: Io> Driver<S> {
                     break;
                 }
             }
-            let full = batch.len() == DECODE_BATCH;
-            let mut messages = batch.drain(..);
-            while let Some(message) = messages.next() {
-                received += 1;
-                let ok = self
-                    .conn
-                    .callback(|handler, conn| handler.on_message(conn, message));
-                // Loaded before it is swapped: nearly always false, and a load is cheaper
-                // than a read-modify-write per message.
-                let interrupted = shared.interrupted.load(Ordering::Acquire)
-                    && shared.interrupted.swap(false, Ordering::AcqRel);
-                if !ok || interrupted {
-                    let state = lock(&shared.state);
-                    // Resumed again within the callback, or closing while HTTP requests
-                    // already decoded are owed answers (the protocol counts them): go on.
-                    let owed = state.draining
-                        && matches!(messages.as_slice().first(), Some(Message::Request(_)));
-                    let held_back = state.held_back();
-                    if ok && !held_back && (state.status == Status::Open || owed) {
-                        continue;
-                    }
-                    if held_back && state.status == Status::Open {
-                        self.held.extend(messages);
-                    }
-                    break 'batches;
+            match decoded {
+                Ok(Some(message)) => {
+                    received += 1;
+                    self.conn
+                        .callback(|handler, conn| handler.on_message(conn, message));
+                }
+                Ok(None) => {
+                    self.undecoded = false;
+                    break;
+                }
+                Err(error) => {
+                    self.undecoded = false;
+                    failure = Some(error);
+                    break;
                 }
             }
-            drop(messages);
-            if !full || failure.is_some() {
-                break;
-            }
         }
-        batch.clear();
-        BATCH.with(|b| *b.borrow_mut() = batch);
         shared.dispatching.store(false, Ordering::Release);
         Counters::add(&shared.endpoint.counters.messages_received, received);
         if let Some(error) = failure {
             self.protocol_error(error);
+        }
+    }
+
+    /// Runs the callbacks that sends from anywhere owe this connection, here on its own
+    /// task: `on_buffer_full`, and `on_error` for each send refused on a full buffer.
+    fn run_events(&self, events: Events) {
+        if events.is_empty() {
+            return;
+        }
+        if events.buffer_full {
+            self.conn
+                .callback(|handler, conn| handler.on_buffer_full(conn));
+        }
+        if let Some((buffered, limit)) = events.refused_at {
+            let error = ConnectionError::SendBufferFull { buffered, limit };
+            for _ in 0..events.refused {
+                self.error_ref(&error);
+            }
         }
     }
 
@@ -564,8 +555,12 @@ impl<S: Io> Driver<S> {
     }
 
     fn error(&self, error: ConnectionError) {
+        self.error_ref(&error);
+    }
+
+    fn error_ref(&self, error: &ConnectionError) {
         self.conn
-            .callback(|handler, conn| handler.on_error(conn, &error));
+            .callback(|handler, conn| handler.on_error(conn, error));
     }
 
     fn timeout(&mut self, kind: TimeoutKind) {
@@ -685,7 +680,7 @@ impl<S: Io> Driver<S> {
         }
         // Only while waiting for more of a head: bytes held back by a pause (or a full
         // send buffer) may be whole requests, and the peer is not the one to blame.
-        let waiting_for_peer = !paused && !self.undecoded && self.held.is_empty();
+        let waiting_for_peer = !paused && !self.undecoded;
         if reading_head && waiting_for_peer && !self.read.is_empty() {
             let started = *self.head_started.get_or_insert_with(Instant::now);
             if let Some(timeout) = options.header_timeout {
@@ -743,7 +738,11 @@ impl<S: Io> Driver<S> {
                     }
                     Poll::Ready(Ok(n)) => {
                         Counters::add(&self.conn.0.endpoint.counters.bytes_read, n as u64);
-                        self.drain_decoded();
+                        if !self.drain_decoded() {
+                            // The peer broke the protocol (or the protocol broke): there
+                            // is no close handshake left to wait for.
+                            return Poll::Ready(self.shutdown_phase());
+                        }
                         progress = true;
                     }
                     Poll::Ready(Err(_)) => return Poll::Ready(Phase::Done),
@@ -783,16 +782,18 @@ impl<S: Io> Driver<S> {
     }
 
     /// Decodes what arrived while closing, for the protocol's sake (a WebSocket sees the
-    /// peer's close), and drops the messages.
-    fn drain_decoded(&mut self) {
+    /// peer's close), and drops the messages; `false` if decoding failed.
+    fn drain_decoded(&mut self) -> bool {
         let mut state = lock(&self.conn.0.state);
         loop {
-            match state.protocol.decode(&mut self.read) {
+            let decoded = decode_guarded(&mut *state.protocol, &mut self.read, false);
+            count_panic(&decoded, &self.conn.0.endpoint.counters);
+            match decoded {
                 Ok(Some(_)) => {}
-                Ok(None) => break,
+                Ok(None) => return true,
                 Err(_) => {
                     self.read.clear();
-                    break;
+                    return false;
                 }
             }
         }
@@ -820,11 +821,13 @@ impl<S: Io> Driver<S> {
             return;
         }
         let endpoint = &self.conn.0.endpoint;
-        {
+        let events = {
             let mut state = lock(&self.conn.0.state);
             state.status = Status::Closed;
             state.out = BytesMut::new();
-        }
+            state.events.take()
+        };
+        self.run_events(events);
         endpoint.connections().remove(&self.conn.id());
         endpoint
             .counters

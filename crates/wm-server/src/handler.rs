@@ -11,6 +11,10 @@ use crate::{Connection, ConnectionError, Message};
 /// Callbacks run on the connection's own task, one at a time per connection, and must not
 /// block: to wait for something, spawn a task (the worker's tokio runtime is current)
 /// and [`send`](Connection::send) from it later; a [`Connection`] is `Clone + Send`.
+/// That holds whoever sends: the `on_buffer_full` and `on_error` that a
+/// [`send`](Connection::send) causes (from another connection's broadcast, a spawned task,
+/// another thread) are not run inside that `send` but by the connection's task, after the
+/// callback it is in returns (Workerman runs them inside `send`).
 /// A callback that panics closes its connection (WebSocket code 1011, HTTP `500`), and
 /// every other connection goes on.
 pub trait Handler: Send + Sync + 'static {

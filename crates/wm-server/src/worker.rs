@@ -789,9 +789,12 @@ async fn receive_udp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io:
         // 64 KiB receive buffer.
         let mut datagram = BytesMut::from(&buffer[..length]);
         loop {
-            let decoded = crate::connection::lock(&connection.0.state)
-                .protocol
-                .decode_eof(&mut datagram);
+            let decoded = crate::protocols::decode_guarded(
+                &mut *crate::connection::lock(&connection.0.state).protocol,
+                &mut datagram,
+                true,
+            );
+            crate::driver::count_panic(&decoded, counters);
             match decoded {
                 Ok(Some(message)) => {
                     Counters::add(&counters.messages_received, 1);

@@ -474,7 +474,7 @@ async fn on_connect_and_on_close_bracket_every_connection() {
 }
 
 #[tokio::test]
-async fn closing_after_the_first_of_pipelined_requests_answers_the_rest_and_closes_at_once() {
+async fn closing_after_the_first_of_pipelined_requests_answers_it_and_closes_at_once() {
     let server = Worker::new("http://127.0.0.1:0")
         .unwrap()
         .on_message(|connection, message| {
@@ -491,16 +491,16 @@ async fn closing_after_the_first_of_pipelined_requests_answers_the_rest_and_clos
         b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n",
     )
     .await;
-    // The requests decoded with the first are answered, not left waiting for the close
-    // timeout.
+    // Nothing is decoded ahead of the handler: the requests after the close are not read
+    // (as in Workerman, whose send refuses while closing), and the close does not wait
+    // for the close timeout.
     assert!(
         started.elapsed() < Duration::from_millis(1500),
         "{:?}",
         started.elapsed()
     );
-    for path in ["/1", "/2", "/3"] {
-        assert!(text.contains(&format!("\r\n\r\n{path}")), "{text}");
-    }
+    assert!(text.contains("\r\n\r\n/1"), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
     assert_eq!(server.stop().timeouts, 0);
 }
 

@@ -141,6 +141,38 @@ pub trait DynProtocol: Send + 'static {
     }
 }
 
+/// Decodes with `protocol`, turning a panic in it (a protocol of the application's own, a
+/// WebSocket handshake hook) into a decode error, logged and counted by the caller's
+/// `on_panic`: the panic fails the connection (or the datagram) it belongs to, not the
+/// thread or the listener.
+pub(crate) fn decode_guarded(
+    protocol: &mut dyn DynProtocol,
+    src: &mut BytesMut,
+    eof: bool,
+) -> Result<Option<Message>, DecodeError> {
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if eof {
+            protocol.decode_eof(src)
+        } else {
+            protocol.decode(src)
+        }
+    }));
+    decoded.unwrap_or_else(|_| {
+        tracing::error!(
+            scheme = protocol.scheme(),
+            "the protocol panicked while decoding"
+        );
+        src.clear();
+        Err(DecodeError::new(ProtocolPanicked))
+    })
+}
+
+/// A protocol panicked while decoding (see [`DecodeError::inner`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the protocol panicked while decoding")]
+#[non_exhaustive]
+pub struct ProtocolPanicked;
+
 /// What an opening handshake carried, for [`Handler::on_open`](crate::Handler::on_open).
 #[derive(Debug)]
 #[non_exhaustive]
