@@ -15,6 +15,9 @@
 //!   ([`Error::UnexpectedEof`]) are fatal.
 //! * **Limit**: a line, `\n` included, may be at most `max_line_length` bytes, by default
 //!   Workerman's package size (10 MiB). Workerman's example has no limit at all.
+//! * **Object keys keep their order** in a `serde_json::Value` (this crate turns on
+//!   serde_json's `preserve_order`): `{"b":1,"a":2}` is encoded back as it came, as a PHP
+//!   array keeps its order.
 //! * **Encode**: any `Serialize` value as compact JSON and one `\n`. Compact JSON never
 //!   holds a raw newline, so every message is exactly one line. Non-ASCII and `/` are not
 //!   escaped, unlike PHP's `json_encode`: different bytes, the same JSON.

@@ -269,3 +269,18 @@ mod roundtrip {
         }
     }
 }
+
+#[test]
+fn object_keys_keep_the_order_they_came_in() {
+    // PHP arrays keep their order and compare in order; `{"b":1,"a":2}` must not come
+    // back sorted. Nested objects too, split at every byte.
+    let wire = b"{\"b\":1,\"a\":{\"z\":true,\"y\":null},\"c\":[{\"k2\":1,\"k1\":2}]}\n";
+    let mut protocol = JsonNl::<Value>::protocol();
+    let mut buf = BytesMut::from(&wire[..]);
+    let value = protocol.decode(&mut buf).unwrap().unwrap().unwrap();
+    let mut out = BytesMut::new();
+    protocol.encode(&value, &mut out).unwrap();
+    assert_eq!(&out[..], &wire[..]);
+    let t = assert_every_split(JsonNl::<Value>::protocol, wire);
+    assert_eq!(t.messages, [format!("{:?}", Ok::<_, ()>(value))]);
+}

@@ -179,7 +179,7 @@ struct Connected {
 }
 
 /// `wm connect ARGS...` with `input` on stdin (then closed), within [`WAIT`].
-async fn run_connect(args: &[&str], input: &str) -> Connected {
+async fn run_connect(args: &[&str], input: impl AsRef<[u8]>) -> Connected {
     let started = Instant::now();
     let mut all = vec!["connect"];
     all.extend_from_slice(args);
@@ -188,7 +188,7 @@ async fn run_connect(args: &[&str], input: &str) -> Connected {
     // A client that failed early may have closed its stdin already: not an error here.
     let _ = within(
         "writing wm connect's stdin",
-        stdin.write_all(input.as_bytes()),
+        stdin.write_all(input.as_ref()),
     )
     .await;
     drop(stdin);
@@ -552,6 +552,78 @@ async fn connect_pipes_stdin_through_each_scheme() {
     assert!(out.status.success(), "ws://: {}", out.stderr);
     assert_eq!(out.stdout, "hello\nwebsocket\n");
 
+    let (status, stderr) = wm.stop().await;
+    assert!(status.success(), "wm echo: {status}; stderr:\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_that_are_not_utf8_go_through_where_the_protocol_carries_bytes() {
+    let (mut wm, addresses) = spawn_echo(&[
+        "text://127.0.0.1:0",
+        "frame://127.0.0.1:0",
+        "websocket://127.0.0.1:0",
+        "tcp://127.0.0.1:0",
+    ])
+    .await;
+    let [text, frame, websocket, tcp] = std::array::from_fn(|i| addresses[i].clone());
+    let input = b"ok1\n\xff\xfe\nok2\n";
+    for url in [format!("text://{text}"), format!("frame://{frame}")] {
+        let out = run_connect(&[&url], input).await;
+        assert!(out.status.success(), "{url}: {}", out.stderr);
+        assert_eq!(out.stdout, "ok1\n\\xff\\xfe\nok2\n", "{url}");
+    }
+    // tcp:// prints the bytes as they come (read here lossily).
+    let out = run_connect(&[&format!("tcp://{tcp}")], input).await;
+    assert!(out.status.success(), "tcp://: {}", out.stderr);
+    assert_eq!(out.stdout, "ok1\n\u{fffd}\u{fffd}\nok2\n");
+    let ws = format!("ws://{websocket}/");
+    let out = run_connect(&["--binary", &ws], input).await;
+    assert!(out.status.success(), "--binary: {}", out.stderr);
+    assert_eq!(out.stdout, "ok1\n\\xff\\xfe\nok2\n");
+    // A text message must be UTF-8: that line is refused with the reason, the rest goes.
+    let out = run_connect(&[&ws], input).await;
+    assert!(out.status.success(), "ws text: {}", out.stderr);
+    assert_eq!(out.stdout, "ok1\nok2\n");
+    assert!(
+        out.stderr.contains("line not sent: not UTF-8"),
+        "{}",
+        out.stderr
+    );
+
+    // wm echo text:// itself: a line in Latin-1 comes back byte for byte, and the
+    // connection stays open for the next (Workerman passes bytes through).
+    let mut stream = TcpStream::connect(inet(&text)).await.unwrap();
+    stream
+        .write_all(b"ok\n\xc3(\ncaf\xe9\r\nafter\n")
+        .await
+        .unwrap();
+    let expected = b"ok\n\xc3(\ncaf\xe9\nafter\n";
+    assert_eq!(read_exactly(&mut stream, expected.len()).await, expected);
+
+    let (status, stderr) = wm.stop().await;
+    assert!(status.success(), "wm echo: {status}; stderr:\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonnl_keeps_the_order_of_object_keys() {
+    let (mut wm, addresses) = spawn_echo(&["jsonnl://127.0.0.1:0"]).await;
+    let line = "{\"b\":1,\"a\":{\"z\":2,\"y\":3}}";
+    let out = run_connect(
+        &[&format!("jsonnl://{}", addresses[0])],
+        format!("{line}\n"),
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(out.stdout, format!("{line}\n"));
+    let mut stream = TcpStream::connect(inet(&addresses[0])).await.unwrap();
+    stream
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_exactly(&mut stream, line.len() + 1).await,
+        format!("{line}\n").as_bytes()
+    );
     let (status, stderr) = wm.stop().await;
     assert!(status.success(), "wm echo: {status}; stderr:\n{stderr}");
 }

@@ -14,10 +14,12 @@
 //!   delivered; then [`Error::LineTooLong`] ends the connection.
 //! * End of input inside a line is [`Error::UnexpectedEof`] (Workerman drops the bytes).
 //!
-//! Two protocols, one per message type: [`Text`] gives `String`s (UTF-8 checked,
-//! [`Error::InvalidUtf8`] otherwise) and [`TextBytes`] gives [`Bytes`] slices of the read
-//! buffer, without copying. [`TextCodec`] and [`TextBytesCodec`] are the same as
-//! tokio-util codecs.
+//! Three protocols, one per message type: [`Text`] gives `String`s (UTF-8 checked,
+//! [`Error::InvalidUtf8`] otherwise, which ends a `Framed` stream); [`TextLines`] gives
+//! `Result<String, NotUtf8>`, so a line that is not UTF-8 (a GBK or Latin-1 client;
+//! Workerman passes bytes through) is an item and the stream goes on; [`TextBytes`] gives
+//! [`Bytes`] slices of the read buffer, without copying or checking. [`TextCodec`],
+//! [`TextLinesCodec`] and [`TextBytesCodec`] are the same as tokio-util codecs.
 //!
 //! The decoders remember how far they searched for `\n`, so no byte is searched twice
 //! (but for the line that fails the connection) and a peer sending one byte at a time
@@ -48,9 +50,9 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::{memchr, memchr_iter};
-use wm_protocol::{Encode, Limits, Protocol};
+use wm_protocol::{Encode, Limits};
 
-pub use wm_protocol::Error;
+pub use wm_protocol::{Error, Protocol};
 
 /// The default largest line, `\n` included: Workerman's package size minus one.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE - 1;
@@ -58,6 +60,11 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE
 /// [`Text`] as a tokio-util `Decoder` + `Encoder`: lines as `String`s.
 #[cfg(feature = "tokio-util")]
 pub type TextCodec = wm_protocol::Codec<Text>;
+
+/// [`TextLines`] as a tokio-util `Decoder` + `Encoder`: lines as `Result<String, NotUtf8>`,
+/// a line that is not UTF-8 an item of its own rather than the end of the stream.
+#[cfg(feature = "tokio-util")]
+pub type TextLinesCodec = wm_protocol::Codec<TextLines>;
 
 /// [`TextBytes`] as a tokio-util `Decoder` + `Encoder`: lines as zero-copy `Bytes`.
 #[cfg(feature = "tokio-util")]
@@ -211,6 +218,8 @@ pub struct Text {
     /// Where each line of the batch being checked ends (`\n` included); a field to reuse
     /// its memory.
     ends: Vec<usize>,
+    /// The line an [`Error::InvalidUtf8`] was about, for [`TextLines`].
+    rejected: Option<Bytes>,
 }
 
 line_protocol_constructors!(Text);
@@ -278,7 +287,10 @@ impl Text {
                     .map_or_else(|e| e.valid_up_to(), |_| batch);
                 let good_lines = self.ends.partition_point(|&end| end <= valid_up_to);
                 if good_lines == 0 {
-                    src.advance(first.consumed);
+                    // The bad line leaves the buffer either way: the stream can go on.
+                    let mut line = src.split_to(first.consumed);
+                    line.truncate(first.content);
+                    self.rejected = Some(line.freeze());
                     return Err(Error::InvalidUtf8 { valid_up_to });
                 }
                 self.ends.truncate(good_lines);
@@ -307,6 +319,106 @@ impl Text {
             0
         };
         Ok(())
+    }
+}
+
+/// A line that is not UTF-8, as [`TextLines`] hands it out: the stream goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line of {} bytes is not UTF-8 (valid up to byte {valid_up_to})", .line.len())]
+#[non_exhaustive]
+pub struct NotUtf8 {
+    /// The line as it came (trailing `\r`s and the `\n` cut off), a slice of the read
+    /// buffer.
+    pub line: Bytes,
+    /// How many bytes at its start are valid UTF-8.
+    pub valid_up_to: usize,
+}
+
+/// The text protocol for peers that are not always UTF-8 (Workerman passes bytes through,
+/// so its clients may speak GBK or Latin-1): each message is `Ok(String)`, or, for a line
+/// that is not UTF-8, `Err(NotUtf8)` with the line's bytes, and the next line is decoded
+/// as usual. Only an over-long line and end of input inside a line end the stream, as
+/// for [`Text`]. With `Framed` ([`TextLinesCodec`]), where any decode error ends the
+/// stream, this is how a connection outlives a bad line:
+///
+/// ```
+/// use bytes::BytesMut;
+/// use wm_text::{Protocol, TextLines};
+///
+/// let mut lines = TextLines::new();
+/// let mut buf = BytesMut::from(&b"ok\n\xc3(\nafter\n"[..]);
+/// assert_eq!(lines.decode(&mut buf).unwrap(), Some(Ok("ok".to_owned())));
+/// let bad = lines.decode(&mut buf).unwrap().unwrap().unwrap_err();
+/// assert_eq!((&bad.line[..], bad.valid_up_to), (&b"\xc3("[..], 0));
+/// assert_eq!(lines.decode(&mut buf).unwrap(), Some(Ok("after".to_owned())));
+/// ```
+///
+/// Lines are encoded as [`Text`] encodes them (strings), or as bytes.
+#[derive(Debug, Clone, Default)]
+pub struct TextLines {
+    text: Text,
+}
+
+impl TextLines {
+    /// The protocol with Workerman's default line limit ([`DEFAULT_MAX_LINE_LENGTH`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The protocol accepting lines of at most `max_line_length` bytes, `\n` included.
+    pub fn with_max_line_length(max_line_length: usize) -> Self {
+        Self {
+            text: Text::with_max_line_length(max_line_length),
+        }
+    }
+
+    /// The protocol with Workerman's rule for `limits` (see [`Text::with_limits`]).
+    pub fn with_limits(limits: &Limits) -> Self {
+        Self {
+            text: Text::with_limits(limits),
+        }
+    }
+
+    /// The largest accepted line, `\n` included.
+    pub fn max_line_length(&self) -> usize {
+        self.text.max_line_length()
+    }
+
+    fn recover(
+        &mut self,
+        decoded: Result<Option<String>, Error>,
+    ) -> Result<Option<Result<String, NotUtf8>>, Error> {
+        match decoded {
+            Ok(line) => Ok(line.map(Ok)),
+            Err(Error::InvalidUtf8 { valid_up_to }) => match self.text.rejected.take() {
+                Some(line) => Ok(Some(Err(NotUtf8 { line, valid_up_to }))),
+                None => Err(Error::InvalidUtf8 { valid_up_to }),
+            },
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl Protocol for TextLines {
+    type Message = Result<String, NotUtf8>;
+    type Error = Error;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Message>, Error> {
+        let decoded = self.text.decode(src);
+        self.recover(decoded)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Message>, Error> {
+        let decoded = self.text.decode_eof(src);
+        self.recover(decoded)
+    }
+}
+
+impl<T: AsRef<[u8]>> Encode<T> for TextLines {
+    #[inline]
+    fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), Error> {
+        encode_line(item.as_ref(), dst)
     }
 }
 

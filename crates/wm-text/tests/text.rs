@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use wm_protocol::testing::{assert_every_split, decode_split_at};
 use wm_protocol::{Encode, Limits, Protocol};
-use wm_text::{Error, Text, TextBytes, DEFAULT_MAX_LINE_LENGTH};
+use wm_text::{Error, Text, TextBytes, TextLines, DEFAULT_MAX_LINE_LENGTH};
 
 fn strings(t: &wm_protocol::testing::Transcript) -> Vec<&str> {
     t.messages.iter().map(String::as_str).collect()
@@ -335,6 +335,34 @@ mod roundtrip {
         }
 
         #[test]
+        fn mixed_lines_survive_any_chunking_as_text_lines(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(0xc3), Just(0xa9), Just(0xff), Just(b'\r')], 0..20)
+                    .prop_filter("line break", |l| l.last() != Some(&b'\r')),
+                0..30),
+            cuts in proptest::collection::vec(0usize..1000, 0..12),
+        ) {
+            let mut wire = BytesMut::new();
+            for l in &lines {
+                TextLines::new().encode(l, &mut wire).unwrap();
+            }
+            let t = decode_split_at(&mut TextLines::new(), &wire, &cuts);
+            let got: Vec<String> = t.messages;
+            prop_assert_eq!(got.len(), lines.len());
+            for (message, l) in got.iter().zip(&lines) {
+                match std::str::from_utf8(l) {
+                    Ok(text) => prop_assert_eq!(message, &format!("{:?}", Ok::<_, ()>(text))),
+                    Err(e) => {
+                        prop_assert!(message.starts_with("Err(NotUtf8"), "{}", message);
+                        let valid = format!("valid_up_to: {} }}", e.valid_up_to());
+                        prop_assert!(message.contains(&valid), "{}", message);
+                    }
+                }
+            }
+            prop_assert_eq!(t.error, None);
+        }
+
+        #[test]
         fn bytes_survive_any_chunking(
             lines in proptest::collection::vec(
                 proptest::collection::vec(any::<u8>(), 0..60)
@@ -394,4 +422,86 @@ mod roundtrip {
             wm_protocol::testing::assert_split_equivalence(|| TextBytes::with_max_line_length(16), &data, &cuts);
         }
     }
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_an_item_and_the_stream_goes_on() {
+    // Workerman echoes all three lines; a GBK or Latin-1 client must not be cut off.
+    let wire = b"ok\n\xc3(\nafter\r\n\xff\n\n";
+    let t = assert_every_split(TextLines::new, wire);
+    assert_eq!(t.error, None);
+    let bad = |line: &'static [u8], valid_up_to| {
+        format!(
+            "{:?}",
+            Err::<String, _>(NotUtf8Fields { line, valid_up_to }.make())
+        )
+    };
+    assert_eq!(
+        t.messages,
+        [
+            format!("{:?}", Ok::<_, ()>("ok")),
+            bad(b"\xc3(", 0),
+            format!("{:?}", Ok::<_, ()>("after")),
+            bad(b"\xff", 0),
+            format!("{:?}", Ok::<_, ()>("")),
+        ]
+    );
+    // Text itself still fails at the bad line, once the lines before it are out.
+    let t = assert_every_split(Text::new, wire);
+    assert_eq!(strings(&t), [r#""ok""#]);
+    assert!(
+        matches!(t.error.as_deref(), Some(e) if e.contains("InvalidUtf8")),
+        "{:?}",
+        t.error
+    );
+}
+
+/// Builds the `NotUtf8` the decoder is expected to hand out (its fields are public, the
+/// struct is `non_exhaustive`: it is made by decoding).
+struct NotUtf8Fields {
+    line: &'static [u8],
+    valid_up_to: usize,
+}
+
+impl NotUtf8Fields {
+    fn make(&self) -> wm_text::NotUtf8 {
+        let mut lines = TextLines::new();
+        let mut wire = BytesMut::from(self.line);
+        wire.extend_from_slice(b"\n");
+        let bad = lines.decode(&mut wire).unwrap().unwrap().unwrap_err();
+        assert_eq!(
+            (&bad.line[..], bad.valid_up_to),
+            (self.line, self.valid_up_to)
+        );
+        bad
+    }
+}
+
+#[test]
+fn a_bad_line_keeps_its_partial_validity_and_the_line_limit_still_holds() {
+    let mut lines = TextLines::with_max_line_length(8);
+    let mut buf = BytesMut::from(&b"caf\xc3\xa9\xe9\n123456789\n"[..]);
+    let bad = lines.decode(&mut buf).unwrap().unwrap().unwrap_err();
+    assert_eq!(
+        (&bad.line[..], bad.valid_up_to),
+        (&b"caf\xc3\xa9\xe9"[..], 5)
+    );
+    assert!(bad.to_string().contains("valid up to byte 5"), "{bad}");
+    assert!(matches!(
+        lines.decode(&mut buf),
+        Err(Error::LineTooLong { limit: 8 })
+    ));
+}
+
+#[test]
+fn text_lines_round_trip_bytes_and_strings() {
+    let mut dst = BytesMut::new();
+    let mut lines = TextLines::new();
+    lines.encode("héllo", &mut dst).unwrap();
+    lines.encode(&b"\xc3("[..], &mut dst).unwrap();
+    assert_eq!(&dst[..], b"h\xc3\xa9llo\n\xc3(\n");
+    assert!(matches!(
+        lines.encode("a\nb", &mut dst),
+        Err(Error::LineBreakInMessage { offset: 1 })
+    ));
 }

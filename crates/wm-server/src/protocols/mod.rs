@@ -3,7 +3,7 @@
 //!
 //! | scheme | receives | sends |
 //! |---|---|---|
-//! | `text` | `Text` (a line, UTF-8 checked) | `Text`, `Binary` (one line each), `Json` (its text) |
+//! | `text` | `Text` (a line), `Binary` (a line that is not UTF-8) | `Text`, `Binary` (one line each), `Json` (its text) |
 //! | `frame` | `Binary` | `Binary`, `Text`, `Json` (its text) |
 //! | `jsonnl` | `Json`, `BadJson` | `Json`, `Text` (as a JSON string) |
 //! | `websocket` | `Text`, `Binary`, `Ping`, `Pong` | `Text`, `Binary`, `Json` (as text), `Ping`, `Pong` |

@@ -6,8 +6,9 @@ use wm_text::{Text, TextBytes};
 use super::{encode_with, json_text, unsupported, DecodeError, DynProtocol, ProtocolContext};
 use crate::{Message, SendError};
 
-/// Workerman's `text://`: lines in, `Message::Text` out; the line limit is the package
-/// size less one (Workerman's `maxPackageSize - 1` rule).
+/// Workerman's `text://`: lines in, `Message::Text` out (`Message::Binary` for a line that
+/// is not UTF-8); the line limit is the package size less one (Workerman's
+/// `maxPackageSize - 1` rule).
 ///
 /// Lines are found by [`TextBytes`] and each is copied into a `String` as it is handed
 /// out ([`Text`] makes the `String`s of a whole read at once, which suits a decoder
@@ -29,17 +30,13 @@ impl TextProtocol {
     }
 }
 
-/// The line as text: UTF-8 is checked as [`Text`] checks it.
-fn text(line: &[u8]) -> Result<Message, DecodeError> {
+/// The line as text, or, if it is not UTF-8, as bytes: Workerman passes lines through
+/// whatever their encoding (a GBK or Latin-1 client), so such a line is a message too, and
+/// the connection goes on.
+fn line(line: &[u8]) -> Message {
     match simdutf8::basic::from_utf8(line) {
-        Ok(text) => Ok(Message::Text(text.to_owned())),
-        Err(_) => {
-            let valid_up_to =
-                simdutf8::compat::from_utf8(line).map_or_else(|e| e.valid_up_to(), |_| line.len());
-            Err(DecodeError::new(wm_text::Error::InvalidUtf8 {
-                valid_up_to,
-            }))
-        }
+        Ok(text) => Message::Text(text.to_owned()),
+        Err(_) => Message::Binary(bytes::Bytes::copy_from_slice(line)),
     }
 }
 
@@ -51,10 +48,7 @@ impl DynProtocol for TextProtocol {
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
         // Copied into a String straight from the read buffer: no `Bytes` in between.
-        self.lines
-            .decode_with(src, text)
-            .map_err(DecodeError::new)?
-            .transpose()
+        self.lines.decode_with(src, line).map_err(DecodeError::new)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {

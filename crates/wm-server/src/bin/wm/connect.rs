@@ -14,7 +14,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use wm_server::{Client, ConnectionError, ConnectionOptions, Message, TlsClient};
 
@@ -146,7 +146,9 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     }
 
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    // Lines as bytes: a line that is not UTF-8 is sent where the protocol carries bytes.
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut line = Vec::new();
     let mut sent = 0u64;
     let mut closed = false;
     let mut stdin_open = true;
@@ -168,30 +170,25 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
         };
         tokio::select! {
-            line = stdin.next_line(), if stdin_open => match line? {
-                Some(line) => {
+            read = next_line(&mut stdin, &mut line), if stdin_open => match read? {
+                true => {
                     let Some(connection) = client.connection() else {
                         closed = true;
                         continue;
                     };
-                    let message = match scheme.as_str() {
-                        "jsonnl" => match serde_json::from_str(&line) {
-                            Ok(value) => Message::Json(value),
-                            Err(error) => {
-                                eprintln!("wm connect: not sent, not JSON: {error}");
-                                continue;
-                            }
-                        },
-                        "tcp" | "unix" => Message::Binary(format!("{line}\n").into_bytes().into()),
-                        "ws" | "wss" if args.binary => Message::Binary(line.into_bytes().into()),
-                        _ => Message::Text(line),
+                    let message = match message_for(&scheme, args.binary, &line) {
+                        Ok(message) => message,
+                        Err(why) => {
+                            eprintln!("wm connect: line not sent: {why}");
+                            continue;
+                        }
                     };
                     match connection.send(message) {
                         Ok(_) => sent += 1,
                         Err(error) => eprintln!("wm connect: not sent: {error}"),
                     }
                 }
-                None => {
+                false => {
                     stdin_open = false;
                     deadline = Some(tokio::time::Instant::now() + timeout);
                 }
@@ -248,5 +245,52 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Reads the next stdin line into `line`, without its `\n` (or `\r\n`); `false` at the
+/// end of input. A last line without a newline counts.
+async fn next_line(
+    stdin: &mut (impl AsyncBufRead + Unpin),
+    line: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    line.clear();
+    if stdin.read_until(b'\n', line).await? == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    Ok(true)
+}
+
+/// The message one stdin line makes for `scheme`. Bytes that are not UTF-8 go as they are
+/// where the protocol carries bytes (`text://`, `frame://`, `tcp://`, `unix://`, `ws://`
+/// with `--binary`); where it cannot (a `ws://` text message, a `jsonnl://` value), the
+/// line is refused with the reason.
+fn message_for(scheme: &str, binary: bool, line: &[u8]) -> Result<Message, String> {
+    let text = std::str::from_utf8(line);
+    Ok(match scheme {
+        "jsonnl" => match serde_json::from_slice(line) {
+            Ok(value) => Message::Json(value),
+            Err(error) => return Err(format!("not JSON: {error}")),
+        },
+        "tcp" | "unix" | "ssl" | "tls" => Message::Binary([line, b"\n"].concat().into()),
+        "ws" | "wss" if binary => Message::Binary(line.to_vec().into()),
+        "ws" | "wss" => match text {
+            Ok(text) => Message::Text(text.to_owned()),
+            Err(error) => {
+                return Err(format!(
+                    "not UTF-8 ({error}); a WebSocket text message must be, --binary sends bytes"
+                ))
+            }
+        },
+        _ => match text {
+            Ok(text) => Message::Text(text.to_owned()),
+            Err(_) => Message::Binary(line.to_vec().into()),
+        },
     })
 }
