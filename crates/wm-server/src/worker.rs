@@ -450,6 +450,35 @@ impl WorkerHandle {
         self.finish_stop();
     }
 
+    /// Stops every handle gracefully at once: all stop accepting together, their
+    /// connections close side by side, and the whole stop takes as long as the slowest
+    /// one (one close timeout and one linger at most), not the sum of them. Returns each
+    /// handle's final counters, in order.
+    pub fn stop_all(handles: Vec<WorkerHandle>) -> Vec<Stats> {
+        let mut handles = handles;
+        let deadlines: Vec<Option<Instant>> = handles
+            .iter_mut()
+            .map(|handle| {
+                (!std::mem::replace(&mut handle.stopped, true)).then(|| handle.begin_stop())
+            })
+            .collect();
+        let closing = |handles: &[WorkerHandle]| {
+            handles
+                .iter()
+                .zip(&deadlines)
+                .any(|(handle, deadline)| deadline.is_some_and(|at| handle.still_closing(at)))
+        };
+        while closing(&handles) {
+            std::thread::sleep(STOP_POLL);
+        }
+        handles
+            .iter_mut()
+            .zip(&deadlines)
+            .filter(|(_, deadline)| deadline.is_some())
+            .for_each(|(handle, _)| handle.finish_stop());
+        handles.iter().map(WorkerHandle::stats).collect()
+    }
+
     /// [`shutdown`](Self::shutdown) from within the runtime that serves the listener.
     async fn shutdown_here(&mut self) {
         if std::mem::replace(&mut self.stopped, true) {
@@ -542,7 +571,7 @@ pub fn run_all_with(
     }
     ready(&handles);
     signals.wait()?;
-    Ok(handles.into_iter().map(WorkerHandle::stop).collect())
+    Ok(WorkerHandle::stop_all(handles))
 }
 
 /// SIGINT and SIGTERM, caught from the moment [`install`](Self::install) returns: make

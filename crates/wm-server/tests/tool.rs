@@ -500,6 +500,58 @@ async fn echo_sigterm_closes_websockets_with_going_away_and_exits_0() {
     );
 }
 
+/// A WebSocket on `address` whose handshake is done by hand, and which then never reads
+/// nor answers a close: the server waits the close timeout for it.
+async fn silent_ws(address: SocketAddr) -> TcpStream {
+    let mut stream = within("connect", TcpStream::connect(address))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.extend_from_slice(&read_exactly(&mut stream, 1).await);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_every_listener_at_once() {
+    let urls = ["websocket://127.0.0.1:0"; 5];
+    let (mut wm, addresses) = spawn_echo(&urls).await;
+    // Idle peers on the first three listeners: each makes its listener's stop wait one
+    // close timeout (2 s) and one linger (1 s).
+    let mut idle = Vec::new();
+    for address in &addresses[..3] {
+        idle.push(silent_ws(inet(address)).await);
+    }
+    let started = Instant::now();
+    wm.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The last listener stopped accepting with the first, not after their connections.
+    let late = TcpStream::connect(inet(&addresses[4])).await;
+    assert!(
+        late.is_err(),
+        "the fifth listener still accepts 300 ms after SIGTERM"
+    );
+    let (status, stderr) = wm.wait(Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    assert!(status.success(), "wm echo: {status}; stderr:\n{stderr}");
+    // One close timeout and one linger for all of them, not one each.
+    assert!(took < Duration::from_millis(4500), "the stop took {took:?}");
+    assert!(
+        took >= Duration::from_secs(2),
+        "the close timeout was not waited: {took:?}"
+    );
+    drop(idle);
+}
+
 /// A SIGTERM sent as soon as the "listening" line is read stops gracefully (the handlers
 /// are set before that line is printed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
