@@ -26,7 +26,9 @@ pub enum BodyKind {
 pub struct RequestHead {
     /// The method.
     pub method: Method,
-    /// The origin-form target: where it is in the head (UTF-8, httparse checked).
+    /// The target in origin-form (for an absolute-form target, what follows its
+    /// authority; empty for `/`) or `*`: where it is in the head (UTF-8, httparse
+    /// checked).
     pub target: (u32, u32),
     /// The version.
     pub version: Version,
@@ -113,6 +115,24 @@ pub(crate) fn take_head(
 /// `Ok(None)` if it has not ended. Header lines are offsets into `buf`, whose head the
 /// caller sets as their source.
 fn parse(buf: &[u8], config: &Config) -> Result<Option<(usize, RequestHead)>, HttpError> {
+    match parse_as_sent(buf, config) {
+        Err(HttpError::VersionNotSupported) => match later_minor_version(buf) {
+            // RFC 9110 §2.5: a later minor version is processed as the highest this server
+            // speaks, HTTP/1.1 (Workerman accepts them too). httparse knows only 1.0 and
+            // 1.1, so it parses a copy with the digit changed: the same length, so every
+            // offset it gives is one into `buf` as well. Rare; a copy is fine.
+            Some(digit) => {
+                let mut copy = buf.to_vec();
+                copy[digit] = b'1';
+                parse_as_sent(&copy, config)
+            }
+            None => Err(HttpError::VersionNotSupported),
+        },
+        other => other,
+    }
+}
+
+fn parse_as_sent(buf: &[u8], config: &Config) -> Result<Option<(usize, RequestHead)>, HttpError> {
     if config.max_headers <= STACK_HEADERS {
         let mut slots = [MaybeUninit::uninit(); STACK_HEADERS];
         parse_with(buf, config, &mut slots[..config.max_headers])
@@ -174,11 +194,25 @@ fn parse_with<'h>(
             limit: config.max_target_length,
         });
     }
-    if !target.starts_with('/') {
-        // Absolute-form, authority-form (CONNECT) and `*` are for proxies: 400, as in
-        // Workerman, before the method is looked at (so CONNECT is 400, not 501).
-        return Err(HttpError::BadRequest("request target is not origin-form"));
-    }
+    // Origin-form; absolute-form, whose authority replaces Host (RFC 9112 §3.2.2, a MUST
+    // Workerman misses); `*` for OPTIONS (§3.2.4). Authority-form (CONNECT) is for
+    // proxies: 400, as in Workerman, before the method is looked at (so CONNECT is 400,
+    // not 501).
+    let (target, authority) = match target.as_bytes().first() {
+        Some(b'/') => (target, None),
+        Some(b'*') if target.len() == 1 => {
+            if method != "OPTIONS" {
+                return Err(HttpError::BadRequest(
+                    "asterisk-form target without OPTIONS",
+                ));
+            }
+            (target, None)
+        }
+        _ => match absolute_form(target) {
+            Some((authority, rest)) => (rest, Some(authority)),
+            None => return Err(HttpError::BadRequest("request target is not origin-form")),
+        },
+    };
     let method = Method::from_name(method).ok_or(HttpError::NotImplemented)?;
     let version = match request.version {
         Some(0) => Version::Http10,
@@ -191,12 +225,16 @@ fn parse_with<'h>(
     let (mut continue_expected, mut other_expected) = (false, false);
     for header in request.headers.iter() {
         let name = header.name;
+        let mut value = header.value;
         // The names that matter here differ in length: one comparison for the others.
         match name.len() {
             4 if name.eq_ignore_ascii_case("host") => {
                 hosts += 1;
-                if !valid_host(header.value) {
+                if !valid_host(value) {
                     return Err(HttpError::BadRequest("invalid Host"));
+                }
+                if let Some(authority) = authority {
+                    value = authority.as_bytes();
                 }
             }
             6 if name.eq_ignore_ascii_case("expect") => {
@@ -232,7 +270,7 @@ fn parse_with<'h>(
         if start < 2 || start > buf.len() || buf[start - 2..start] != *b"\r\n" {
             return Err(HttpError::BadRequest("a line ends with a bare LF"));
         }
-        headers.push_in(buf, name.as_bytes(), header.value);
+        headers.push_in(buf, name.as_bytes(), value);
     }
     match (hosts, version) {
         (0, Version::Http11) => return Err(HttpError::BadRequest("no Host")),
@@ -358,10 +396,40 @@ const NOT_IN_HOST_NAME: [bool; 256] = {
     table
 };
 
-/// Whether the request line ends in `HTTP/<digit>.<digit>`: a version httparse does not
-/// speak (505), rather than a malformed line (400).
+/// Whether the request line is three parts ending in `HTTP/<digit>.<digit>`: a version
+/// httparse does not speak (505), rather than a malformed line (`GET /a b HTTP/1.1` is
+/// 400).
 fn versioned(head: &[u8]) -> bool {
     let line_end = memchr::memchr(b'\r', head).unwrap_or(head.len());
-    matches!(&head[..line_end], [.., b' ', b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-        if major.is_ascii_digit() && minor.is_ascii_digit())
+    let line = &head[..line_end];
+    memchr::memchr_iter(b' ', line).count() == 2
+        && matches!(line, [.., b' ', b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit())
+}
+
+/// Where the minor digit of `HTTP/1.2` … `HTTP/1.9` is in a well-formed request line.
+fn later_minor_version(head: &[u8]) -> Option<usize> {
+    if !versioned(head) {
+        return None;
+    }
+    let line_end = memchr::memchr(b'\r', head).unwrap_or(head.len());
+    match &head[..line_end] {
+        [.., b'1', b'.', b'2'..=b'9'] => Some(line_end - 1),
+        _ => None,
+    }
+}
+
+/// An absolute-form target (`http://host:port/path?query`, RFC 9112 §3.2.2): its
+/// authority, a valid host with an optional port, and what follows it (empty for
+/// `http://host`, which asks for `/`). `None` if it is not one: another scheme, user
+/// info, a bad host.
+fn absolute_form(target: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = target.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    // RFC 9110 §4.2.4: user info in an http(s) URI is an error.
+    (!authority.contains('@') && valid_host(authority.as_bytes())).then_some((authority, path))
 }

@@ -6,7 +6,9 @@
 //! * [`Http`]: one connection's decoder, yielding each complete [`Request`]. A head that
 //!   came in one read is found and parsed by one httparse pass; one that trickles in is
 //!   searched once for its end (a 1-byte drip costs O(n)) and then parsed once. Checked:
-//!   method (501), origin-form target, version (505 for 1.2–1.9), one valid `Host`,
+//!   method (501), the target (origin-form; absolute-form, whose authority replaces
+//!   `Host`, RFC 9112 §3.2.2; `*` for `OPTIONS`; 400 otherwise), version (1.2–1.9
+//!   processed as 1.1, RFC 9110 §2.5; 505 for 2.0 and up), one valid `Host`,
 //!   CRLF line ends only, `Content-Length` digits only (duplicates only if identical),
 //!   `Transfer-Encoding: chunked` only and never beside `Content-Length`. A
 //!   `Content-Length` body is a slice of the read buffer; a chunked body is put together

@@ -266,20 +266,32 @@ impl Request {
         self.method
     }
 
-    /// The request target as sent (origin-form: path and query).
+    /// The request target in origin-form: path and query as sent. For an absolute-form
+    /// target (`GET http://host/p?q HTTP/1.1`, RFC 9112 §3.2.2) it is what follows the
+    /// authority (`/p?q`; `/` if nothing does), and the authority is the `Host` header's
+    /// value. `OPTIONS *` gives `*`.
     pub fn target(&self) -> &str {
+        if self.target.0 == self.target.1 {
+            return "/";
+        }
         // httparse checked it is UTF-8: a slice of the head, not a copy.
         std::str::from_utf8(self.headers.source_slice(self.target)).unwrap_or_default()
     }
 
     /// The target as a zero-copy slice of the read buffer.
     pub fn target_shared(&self) -> Bytes {
+        if self.target.0 == self.target.1 {
+            return Bytes::from_static(b"/");
+        }
         self.headers.source_bytes(self.target)
     }
 
-    /// The path, undecoded.
+    /// The path, undecoded (`/` for an absolute-form target with a query and no path).
     pub fn path(&self) -> &str {
-        split_target(self.target()).0
+        match split_target(self.target()).0 {
+            "" => "/",
+            path => path,
+        }
     }
 
     /// The query string after `?`, undecoded.

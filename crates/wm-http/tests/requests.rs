@@ -109,8 +109,12 @@ fn request_parts() {
 fn malformed_requests_get_their_status() {
     for (wire, status) in [
         (&b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n"[..], 400),
-        (b"GET http://a/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
-        (b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET ftp://a/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET http://u@a/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET http:/a/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET /a b HTTP/1.2\r\nHost: h\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\n\r\n", 400),
@@ -135,13 +139,69 @@ fn malformed_requests_get_their_status() {
         (b"get / HTTP/1.1\r\nHost: h\r\n\r\n", 501),
         (b"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         (b"TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", 501),
-        // Workerman 5.2 accepts 1.2-1.9.
-        (b"GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505),
+        // HTTP/2 and up do not use this framing.
         (b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505),
+        (b"GET / HTTP/3.1\r\nHost: h\r\n\r\n", 505),
         (b"GET / HTTX/1.1\r\nHost: h\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: h\r\nExpect: something\r\n\r\n", 417),
     ] {
         assert_eq!(status_of(wire), status, "{:?}", String::from_utf8_lossy(wire));
+    }
+}
+
+#[test]
+fn an_absolute_form_target_gives_path_and_query_and_its_authority_replaces_host() {
+    // RFC 9112 §3.2.2: a server MUST accept absolute-form (Workerman answers 400).
+    let wire = b"GET http://example.test:8080/p/a?q=1 HTTP/1.1\r\nHost: other\r\nX: y\r\n\r\n";
+    let t = assert_every_split(Http::default, wire);
+    assert_eq!(t.error, None);
+    let request = one(wire);
+    assert_eq!(request.target(), "/p/a?q=1");
+    assert_eq!((request.path(), request.query()), ("/p/a", Some("q=1")));
+    assert_eq!(request.header("host"), Some("example.test:8080"));
+    assert_eq!(request.header("x"), Some("y"));
+    // No path: `/`; the scheme's case does not matter; https too.
+    let request = one(b"GET HTTP://h HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(
+        (request.target(), request.path(), request.query()),
+        ("/", "/", None)
+    );
+    assert_eq!(&request.target_shared()[..], b"/");
+    let request = one(b"POST https://[::1]:9?x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok");
+    assert_eq!((request.path(), request.query()), ("/", Some("x")));
+    assert_eq!(request.header("host"), Some("[::1]:9"));
+    assert_eq!(&request.body()[..], b"ok");
+    // HTTP/1.1 still needs a Host line (RFC 9112 §3.2).
+    assert_eq!(status_of(b"GET http://h/ HTTP/1.1\r\n\r\n"), 400);
+}
+
+#[test]
+fn options_asterisk_is_served() {
+    let wire = b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n";
+    let t = assert_every_split(Http::default, wire);
+    assert_eq!(t.error, None);
+    let request = one(wire);
+    assert_eq!(
+        (request.method(), request.target(), request.path()),
+        (Method::Options, "*", "*")
+    );
+}
+
+#[test]
+fn later_minor_versions_are_processed_as_http_1_1() {
+    // RFC 9110 §2.5; Workerman accepts 1.2-1.9 too.
+    for minor in 2..=9 {
+        let wire = format!("GET /v?x=1 HTTP/1.{minor}\r\nHost: h\r\nContent-Length: 2\r\n\r\nok");
+        let t = assert_every_split(Http::default, wire.as_bytes());
+        assert_eq!(t.error, None, "1.{minor}");
+        let request = one(wire.as_bytes());
+        assert_eq!(request.version(), Version::Http11);
+        assert_eq!(
+            (request.target(), request.header("host")),
+            ("/v?x=1", Some("h"))
+        );
+        assert_eq!(&request.body()[..], b"ok");
+        assert!(request.keep_alive());
     }
 }
 
