@@ -22,8 +22,14 @@ fuzz_target!(|input: (&[u8], bool, bool, bool)| {
             assert_eq!(&encoded[..], &data[..length]);
         } else {
             assert!(encoded.len() <= length);
-            let strict = HeaderRules { minimal_lengths: true, ..rules };
-            assert_eq!(FrameHeader::parse(&encoded, &strict), Ok(Some((header, encoded.len()))));
+            let strict = HeaderRules {
+                minimal_lengths: true,
+                ..rules
+            };
+            assert_eq!(
+                FrameHeader::parse(&encoded, &strict),
+                Ok(Some((header, encoded.len())))
+            );
         }
     }
 });

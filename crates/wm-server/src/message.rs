@@ -22,8 +22,9 @@ pub enum Message {
     /// A `frame://` packet, a WebSocket binary message, the bytes of one read on `tcp://`
     /// or `unix://`, one datagram on `udp://`.
     Binary(Bytes),
-    /// A `jsonnl://` line.
-    Json(Value),
+    /// A `jsonnl://` line. Boxed: a `Value` keeps its object keys in order (an index
+    /// map), which would make every message larger.
+    Json(Box<Value>),
     /// A `jsonnl://` line that is not JSON, or too long: reported, and the stream goes on.
     /// Only received.
     BadJson(Box<wm_jsonnl::JsonNlError>),
@@ -134,7 +135,7 @@ impl From<&'static [u8]> for Message {
 
 impl From<Value> for Message {
     fn from(value: Value) -> Self {
-        Self::Json(value)
+        Self::Json(Box::new(value))
     }
 }
 

@@ -459,7 +459,7 @@ async fn clients_speak_ws_text_frame_and_jsonnl_to_the_servers() {
         (
             "jsonnl://127.0.0.1:0",
             "jsonnl",
-            Message::Json(serde_json::json!({"k": [1]})),
+            Message::from(serde_json::json!({"k": [1]})),
         ),
     ] {
         let server = echo_server(server_url);

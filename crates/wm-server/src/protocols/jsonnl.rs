@@ -26,7 +26,7 @@ impl JsonNlServerProtocol {
 
 fn message(item: Result<Value, wm_jsonnl::JsonNlError>) -> Message {
     match item {
-        Ok(value) => Message::Json(value),
+        Ok(value) => Message::Json(Box::new(value)),
         Err(error) => Message::BadJson(Box::new(error)),
     }
 }

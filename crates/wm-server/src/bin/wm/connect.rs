@@ -275,7 +275,7 @@ fn message_for(scheme: &str, binary: bool, line: &[u8]) -> Result<Message, Strin
     let text = std::str::from_utf8(line);
     Ok(match scheme {
         "jsonnl" => match serde_json::from_slice(line) {
-            Ok(value) => Message::Json(value),
+            Ok(value) => Message::Json(Box::new(value)),
             Err(error) => return Err(format!("not JSON: {error}")),
         },
         "tcp" | "unix" | "ssl" | "tls" => Message::Binary([line, b"\n"].concat().into()),

@@ -75,7 +75,7 @@ pub fn echo(connection: &Connection, message: Message) {
                 .static_header("Content-Type", "application/json")
                 .body(describe(&request)),
         ),
-        Message::BadJson(error) => Message::Json(json!({ "error": error.to_string() })),
+        Message::BadJson(error) => Message::from(json!({ "error": error.to_string() })),
         Message::Ping(_) | Message::Pong(_) => return,
         other => other,
     };
