@@ -362,3 +362,21 @@ async fn a_protocol_that_panics_while_closing_ends_only_its_connection() {
     eventually("on_close twice", || *closed.lock().unwrap() == 2).await;
     assert_eq!(server.stop().handler_panics, 2);
 }
+
+#[tokio::test]
+async fn a_text_line_that_is_not_utf8_is_echoed_as_bytes_and_the_connection_stays_open() {
+    // Workerman passes bytes through: a GBK or Latin-1 client must not be cut off. Split
+    // at every position.
+    let server = echo_server("text://127.0.0.1:0");
+    let wire = b"ok\n\xc3(\nafter\n";
+    for at in 0..=wire.len() {
+        let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+        stream.write_all(&wire[..at]).await.unwrap();
+        stream.write_all(&wire[at..]).await.unwrap();
+        assert_eq!(read_n(&mut stream, wire.len()).await, wire, "split at {at}");
+        stream.write_all(b"still open\n").await.unwrap();
+        assert_eq!(read_n(&mut stream, 11).await, b"still open\n");
+    }
+    let stats = server.stop();
+    assert_eq!(stats.protocol_errors, 0);
+}

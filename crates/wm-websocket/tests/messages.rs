@@ -577,6 +577,24 @@ fn a_non_minimal_length_from_workermans_client_is_a_message() {
 }
 
 #[test]
+fn a_client_accepts_a_non_minimal_length_too() {
+    // A server frame (unmasked) with a 16-bit length of 5, split at every byte.
+    let wire = b"\x82\x7e\x00\x05hello";
+    let t = assert_every_split(WebSocket::client, wire);
+    assert_eq!(t.error, None);
+    assert_eq!(t.messages.len(), 1);
+    let mut ws = WebSocket::client();
+    let mut buf = BytesMut::from(&wire[..]);
+    assert_eq!(
+        ws.decode(&mut buf).unwrap(),
+        Some(Message::Binary(Bytes::from_static(b"hello")))
+    );
+    let strict = Config::default().minimal_lengths(true);
+    let t = assert_every_split(|| WebSocket::new(Role::Client, strict), wire);
+    assert!(t.error.is_some());
+}
+
+#[test]
 fn a_non_minimal_length_over_the_limit_is_1009_before_its_payload() {
     let config = Config::default()
         .max_message_size(1000)
