@@ -142,9 +142,10 @@ pub trait DynProtocol: Send + 'static {
 }
 
 /// Decodes with `protocol`, turning a panic in it (a protocol of the application's own, a
-/// WebSocket handshake hook) into a decode error, logged and counted by the caller's
-/// `on_panic`: the panic fails the connection (or the datagram) it belongs to, not the
-/// thread or the listener.
+/// WebSocket handshake hook) into a logged [`ProtocolPanicked`] decode error, which the
+/// caller counts: the panic fails the connection (or the datagram) it belongs to, not the
+/// thread or the listener. What was buffered is dropped, since the protocol's state can no
+/// longer be trusted with it.
 pub(crate) fn decode_guarded(
     protocol: &mut dyn DynProtocol,
     src: &mut BytesMut,
