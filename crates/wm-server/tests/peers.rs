@@ -39,22 +39,8 @@ fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
     wire
 }
 
-/// A TCP connection to `handle`'s `websocket://` listener, its handshake done by hand.
 async fn raw_ws(handle: &wm_server::WorkerHandle) -> TcpStream {
-    let mut stream = TcpStream::connect(addr(handle)).await.unwrap();
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(read_n(&mut stream, 1).await[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    stream
+    ws_by_hand(addr(handle)).await
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 //! wait is bounded; every process started is killed when its [`Proc`] guard drops, so a
 //! failing assertion leaves nothing running.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -500,27 +502,6 @@ async fn echo_sigterm_closes_websockets_with_going_away_and_exits_0() {
     );
 }
 
-/// A WebSocket on `address` whose handshake is done by hand, and which then never reads
-/// nor answers a close: the server waits the close timeout for it.
-async fn silent_ws(address: SocketAddr) -> TcpStream {
-    let mut stream = within("connect", TcpStream::connect(address))
-        .await
-        .unwrap();
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.extend_from_slice(&read_exactly(&mut stream, 1).await);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    stream
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_every_listener_at_once() {
     let urls = ["websocket://127.0.0.1:0"; 5];
@@ -529,7 +510,8 @@ async fn sigterm_stops_every_listener_at_once() {
     // close timeout (2 s) and one linger (1 s).
     let mut idle = Vec::new();
     for address in &addresses[..3] {
-        idle.push(silent_ws(inet(address)).await);
+        // Handshakes done by hand; these peers never read nor answer a close.
+        idle.push(common::ws_by_hand(inet(address)).await);
     }
     let started = Instant::now();
     wm.terminate();

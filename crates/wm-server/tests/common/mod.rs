@@ -82,6 +82,27 @@ pub async fn ws_client(
         .0
 }
 
+/// A TCP connection to a `websocket://` listener at `address`, its opening handshake done
+/// by hand: what follows is up to the test, byte by byte.
+pub async fn ws_by_hand(address: SocketAddr) -> tokio::net::TcpStream {
+    let mut stream = within("connect", tokio::net::TcpStream::connect(address))
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stream,
+        b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(read_n(&mut stream, 1).await[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    stream
+}
+
 /// Connects to `handle`'s listener, writes `request`, and reads, as text, everything the
 /// server sends until it closes.
 pub async fn exchange(handle: &WorkerHandle, request: &[u8]) -> String {
