@@ -39,12 +39,27 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A codec with other limits is `Codec::from` the configured protocol ([`Codec`] and
+//! [`Limits`] are re-exported here):
+//!
+//! ```
+//! use wm_frame::{Codec, Frame, FrameCodec};
+//!
+//! let codec: FrameCodec = Codec::from(Frame::with_max_frame_length(64 * 1024));
+//! # let _ = codec;
+//! ```
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use wm_protocol::packet::{EncodePacket, Input, PacketFormat, PacketProtocol};
-use wm_protocol::{Encode, Limits, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
+use wm_protocol::DEFAULT_MAX_PACKAGE_SIZE;
 
-pub use wm_protocol::Error;
+// The shared pieces this crate's protocols are built on, re-exported so that a project
+// depending on this crate alone can name them: the sans-IO traits, the limits, the
+// framing error, and (feature `tokio-util`) the `Framed` adapter.
+#[cfg(feature = "tokio-util")]
+pub use wm_protocol::Codec;
+pub use wm_protocol::{Encode, Error, Limits, Protocol};
 
 /// Size of the length header, which the length counts.
 pub const HEADER_LENGTH: usize = 4;

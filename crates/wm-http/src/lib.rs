@@ -127,7 +127,12 @@ pub use protocol::{Collected, Http, HttpProtocol, RequestPart, Streamed, Streami
 pub use request::{Headers, Method, Request, Version};
 pub use response::{put_chunk, Chunk, Response};
 pub use sse::Event;
-pub use wm_protocol::{Encode, Protocol};
+// The shared pieces this crate's protocols are built on, re-exported so that a project
+// depending on this crate alone can name them: the sans-IO traits, the limits, the
+// framing error, and (feature `tokio-util`) the `Framed` adapter.
+#[cfg(feature = "tokio-util")]
+pub use wm_protocol::Codec;
+pub use wm_protocol::{Encode, Limits, Protocol};
 
 /// [`Http`] as a tokio-util `Decoder` + `Encoder`, for `Framed`.
 #[cfg(feature = "tokio-util")]

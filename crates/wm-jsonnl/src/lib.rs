@@ -53,6 +53,16 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A codec with other limits is `Codec::from` the configured protocol ([`Codec`],
+//! [`Limits`] and [`Value`] are re-exported here):
+//!
+//! ```
+//! use wm_jsonnl::{Codec, JsonNl, JsonNlCodec, Value};
+//!
+//! let codec: JsonNlCodec<Value> = Codec::from(JsonNl::<Value>::with_max_line_length(4096));
+//! # let _ = codec;
+//! ```
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -62,10 +72,15 @@ use memchr::memchr;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wm_protocol::packet::{EncodePacket, Input, PacketFormat, PacketProtocol};
-use wm_protocol::{Limits, DEFAULT_MAX_PACKAGE_SIZE};
+use wm_protocol::DEFAULT_MAX_PACKAGE_SIZE;
 
 pub use serde_json::Value;
-pub use wm_protocol::Error;
+// The shared pieces this crate's protocols are built on, re-exported so that a project
+// depending on this crate alone can name them: the sans-IO traits, the limits, the
+// framing error, and (feature `tokio-util`) the `Framed` adapter.
+#[cfg(feature = "tokio-util")]
+pub use wm_protocol::Codec;
+pub use wm_protocol::{Encode, Error, Limits, Protocol};
 
 /// The default largest line, `\n` included: Workerman's package size, 10 MiB.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = DEFAULT_MAX_PACKAGE_SIZE;

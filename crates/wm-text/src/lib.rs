@@ -45,14 +45,31 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A codec with other limits is `Codec::from` the configured protocol; this crate
+//! re-exports [`Codec`], [`Limits`], [`Protocol`] and [`Encode`], so it is the only `wm-*`
+//! dependency a project needs:
+//!
+//! ```
+//! use wm_text::{Codec, Limits, Text, TextCodec};
+//!
+//! let short: TextCodec = Codec::from(Text::with_max_line_length(4096));
+//! let workerman: TextCodec = Codec::from(Text::with_limits(&Limits::default()));
+//! assert_eq!(short.get_ref().max_line_length(), 4096);
+//! assert_eq!(workerman.get_ref().max_line_length(), 10 * 1024 * 1024 - 1);
+//! ```
 
 use std::collections::VecDeque;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::{memchr, memchr_iter};
-use wm_protocol::{Encode, Limits};
 
-pub use wm_protocol::{Error, Protocol};
+// The shared pieces this crate's protocols are built on, re-exported so that a project
+// depending on this crate alone can name them: the sans-IO traits, the limits, the
+// framing error, and (feature `tokio-util`) the `Framed` adapter.
+#[cfg(feature = "tokio-util")]
+pub use wm_protocol::Codec;
+pub use wm_protocol::{Encode, Error, Limits, Protocol};
 
 /// The default largest line, `\n` included: Workerman's package size minus one.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE - 1;

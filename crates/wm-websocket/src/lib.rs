@@ -115,7 +115,12 @@ pub use message::Message;
 pub use protocol::{State, WebSocket, MAX_QUEUED_PONGS};
 #[cfg(feature = "tokio")]
 pub use stream::{accept, accept_with, connect, connect_with, WebSocketStream};
-pub use wm_protocol::{Encode, Protocol};
+// The shared pieces this crate's protocols are built on, re-exported so that a project
+// depending on this crate alone can name them: the sans-IO traits, the limits, the
+// framing error, and (feature `tokio-util`) the `Framed` adapter.
+#[cfg(feature = "tokio-util")]
+pub use wm_protocol::Codec;
+pub use wm_protocol::{Encode, Limits, Protocol};
 
 /// [`WebSocket`] as a tokio-util `Decoder` + `Encoder`, for `Framed`.
 #[cfg(feature = "tokio-util")]
