@@ -24,7 +24,7 @@ if [[ ! -x "$RUNNER/setup.sh" ]]; then
 fi
 "$RUNNER/setup.sh"
 cargo build --release -p wm-websocket --example echo_server --example autobahn_client
-cargo build --release -p wm-server --bin wm
+cargo build --release -p wm-cli
 
 OUT=target/autobahn
 mkdir -p "$OUT"

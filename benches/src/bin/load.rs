@@ -4,7 +4,7 @@
 //! one tokio thread.
 //!
 //! ```sh
-//! cargo build --release -p wm-server -p wm-benches --bins
+//! cargo build --release -p wm-cli -p wm-benches --bins
 //! target/release/load                 # all cells; --quick for a short run
 //! ```
 //!

@@ -4,8 +4,6 @@
 //! wait is bounded; every process started is killed when its [`Proc`] guard drops, so a
 //! failing assertion leaves nothing running.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -502,6 +500,27 @@ async fn echo_sigterm_closes_websockets_with_going_away_and_exits_0() {
     );
 }
 
+/// A WebSocket on `address` whose opening handshake is done by hand: a peer that then
+/// never reads nor answers a close.
+async fn ws_by_hand(address: SocketAddr) -> TcpStream {
+    let mut stream = within("connect", TcpStream::connect(address))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.extend_from_slice(&read_exactly(&mut stream, 1).await);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    stream
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_every_listener_at_once() {
     let urls = ["websocket://127.0.0.1:0"; 5];
@@ -511,7 +530,7 @@ async fn sigterm_stops_every_listener_at_once() {
     let mut idle = Vec::new();
     for address in &addresses[..3] {
         // Handshakes done by hand; these peers never read nor answer a close.
-        idle.push(common::ws_by_hand(inet(address)).await);
+        idle.push(ws_by_hand(inet(address)).await);
     }
     let started = Instant::now();
     wm.terminate();
