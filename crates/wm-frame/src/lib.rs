@@ -18,6 +18,20 @@
 //! [`PacketProtocol`] of [`FrameFormat`]: the same incremental loop as any custom
 //! protocol, with the header read once per frame.
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-frame = "0.1"
+//! bytes = "1"
+//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio-util = { version = "0.7", features = ["codec"] }
+//! futures-util = { version = "0.3", features = ["sink"] }
+//! ```
+//!
+//! Features: `tokio-util` (default) for [`FrameCodec`]. `default-features = false` leaves
+//! the sans-IO protocol.
+//!
 //! # Example
 //!
 //! ```

@@ -46,6 +46,19 @@
 //! * [`StaticFiles`] answers GET and HEAD from a directory: canonical paths under the
 //!   root, `Content-Type`, `ETag` / `Last-Modified` with 304, single ranges with 206.
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-http = "0.1"
+//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio-util = { version = "0.7", features = ["codec"] }
+//! futures-util = { version = "0.3", features = ["sink"] }
+//! ```
+//!
+//! Features: `tokio-util` (default) for [`HttpCodec`]; `http` for conversions with the
+//! `http` crate's types (`wm_http::interop`).
+//!
 //! # Example: a server with `Framed`
 //!
 //! ```

@@ -24,6 +24,20 @@
 //!
 //! [`JsonNlCodec`] is the same as a tokio-util codec.
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-jsonnl = "0.1"
+//! serde = { version = "1", features = ["derive"] }
+//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio-util = { version = "0.7", features = ["codec"] }
+//! futures-util = { version = "0.3", features = ["sink"] }
+//! ```
+//!
+//! Features: `tokio-util` (default) for [`JsonNlCodec`]. serde_json comes with its
+//! `preserve_order` feature on, so a `Value` keeps its keys in order.
+//!
 //! # Example
 //!
 //! ```

@@ -14,6 +14,19 @@
 //!   once it is known", "decode one packet" and "encode one message", get an incremental
 //!   [`Protocol`].
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-protocol = "0.1"   # feature "tokio-util" (default): Codec<P> for Framed
+//! bytes = "1"
+//! tokio-util = { version = "0.7", features = ["codec"] }   # for Framed
+//! ```
+//!
+//! Features: `tokio-util` (default) for [`Codec`]; `testing` for the split-everywhere
+//! helpers the wm tests use. Without default features the crate has no tokio dependency
+//! at all.
+//!
 //! # Example: a custom protocol with `Framed`
 //!
 //! A protocol whose packets are one length byte followed by that many bytes of body:

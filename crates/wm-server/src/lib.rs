@@ -20,6 +20,15 @@
 //!   and its [`Endpoint`] (every connection of the listener, for a broadcast; counters).
 //! * [`Message`]: what handlers receive and send, whatever the scheme.
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-server = "0.1"   # brings its own tokio runtime per worker thread
+//! ```
+//!
+//! No features. The `wm` command-line tool is the separate `wm-cli` crate.
+//!
 //! # Example: an echo server on `text://`, and a client
 //!
 //! ```

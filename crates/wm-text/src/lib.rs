@@ -25,6 +25,19 @@
 //! (but for the line that fails the connection) and a peer sending one byte at a time
 //! costs O(n).
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-text = "0.1"
+//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio-util = { version = "0.7", features = ["codec"] }
+//! futures-util = { version = "0.3", features = ["sink"] }   # SinkExt::send, StreamExt::next
+//! ```
+//!
+//! Features: `tokio-util` (default) for the codecs. `default-features = false` leaves the
+//! sans-IO protocols, with no tokio dependency.
+//!
 //! # Example
 //!
 //! ```

@@ -24,6 +24,19 @@
 //!   the handshake over any tokio stream, then a `Stream` + `Sink` of messages that
 //!   answers pings and closes while it is polled.
 //!
+//! # Dependencies
+//!
+//! ```toml
+//! [dependencies]
+//! wm-websocket = "0.1"
+//! tokio = { version = "1", features = ["net", "rt", "macros"] }   # a runtime and sockets of your choice
+//! futures-util = { version = "0.3", features = ["sink"] }
+//! ```
+//!
+//! Features: `tokio` (default) for [`accept`], [`connect`] and [`WebSocketStream`] (it
+//! needs only tokio's `io-util` and `time` itself); `tokio-util` for [`WebSocketCodec`]
+//! alone. `default-features = false` leaves the sans-IO protocol and handshake.
+//!
 //! # Example: a server and a client over `accept` / `connect`
 //!
 //! ```
