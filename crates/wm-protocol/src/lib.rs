@@ -100,6 +100,7 @@ pub mod http1;
 mod limits;
 pub mod packet;
 mod protocol;
+pub mod url;
 
 #[cfg(feature = "tokio-util")]
 mod codec;

@@ -60,6 +60,8 @@ pub struct Client {
     url: String,
     scheme: String,
     address: Address,
+    /// The URL as parsed once: a `ws://` client's handshake requests are built from it.
+    parsed: crate::url::Url,
     factory: Option<ProtocolFactory>,
     ws: WsOptions,
     options: ConnectionOptions,
@@ -100,7 +102,7 @@ impl Client {
         let tls = matches!(scheme.as_str(), "wss" | "ssl" | "tls").then(TlsClient::default);
         let factory = match scheme.as_str() {
             "ws" | "wss" => {
-                ClientRequest::new(url).map_err(|_| ConfigError::InvalidUrl {
+                ClientRequest::from_url(&parsed).map_err(|_| ConfigError::InvalidUrl {
                     url: url.to_owned(),
                     reason: "not a valid ws:// URL",
                 })?;
@@ -125,7 +127,8 @@ impl Client {
         Ok(Self {
             url: url.to_owned(),
             scheme,
-            address: parsed.address,
+            address: parsed.address.clone(),
+            parsed,
             factory,
             ws: WsOptions::default(),
             options: ConnectionOptions::default(),
@@ -179,11 +182,11 @@ impl Client {
         if let Some(factory) = &self.factory {
             return factory.clone();
         }
-        let url = self.url.clone();
+        let url = self.parsed.clone();
         let ws = self.ws.clone();
         Arc::new(move |context: &ProtocolContext| {
             // A fresh request (and so a fresh random key) for every connection.
-            let mut request = ClientRequest::new(&url).expect("checked in Client::new");
+            let mut request = ClientRequest::from_url(&url).expect("checked in Client::new");
             if let Some(origin) = &ws.origin {
                 request = request.origin(origin.clone());
             }

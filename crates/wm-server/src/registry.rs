@@ -122,7 +122,7 @@ impl Registry {
         factory: impl Fn(&ProtocolContext) -> Box<dyn DynProtocol> + Send + Sync + 'static,
     ) -> &mut Self {
         assert!(
-            valid_scheme(scheme) && transport(scheme).is_none(),
+            wm_protocol::url::valid_scheme(scheme) && transport(scheme).is_none(),
             "{scheme:?} is not a scheme a protocol can be registered under"
         );
         self.insert(scheme, false, factory);
@@ -210,11 +210,4 @@ pub(crate) fn transport(scheme: &str) -> Option<Transport> {
         .iter()
         .find(|(name, _)| scheme.eq_ignore_ascii_case(name))
         .map(|&(_, transport)| transport)
-}
-
-/// Workerman 5.x: `^[a-zA-Z][a-zA-Z0-9]*$`.
-pub(crate) fn valid_scheme(scheme: &str) -> bool {
-    let mut bytes = scheme.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-        && bytes.all(|b| b.is_ascii_alphanumeric())
 }

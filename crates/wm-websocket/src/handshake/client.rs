@@ -9,6 +9,7 @@ use super::{
     is_token, put_header, tokens, HandshakeError, HeadReader, Headers,
 };
 use crate::config::MAX_HANDSHAKE_HEADERS;
+use wm_protocol::url::{Address, Url};
 
 /// The upgrade request a client sends, built from a `ws://` or `wss://` URL.
 ///
@@ -40,64 +41,37 @@ pub struct ClientRequest {
 
 impl ClientRequest {
     /// A request for `url`: `ws://host[:port][/path][?query]`, or `wss://` for a stream
-    /// the caller has already wrapped in TLS. IPv6 hosts go in brackets.
+    /// the caller has already wrapped in TLS. IPv6 hosts go in brackets. Parsed by
+    /// [`wm_protocol::url`], as wm-server's clients parse theirs.
     pub fn new(url: &str) -> Result<Self, HandshakeError> {
-        let invalid = |why: &str| HandshakeError::InvalidUrl(format!("{url:?}: {why}"));
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("no scheme"))?;
-        let secure = match scheme.to_ascii_lowercase().as_str() {
+        let default_port = match url.split_once("://") {
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("wss") => 443,
+            _ => 80,
+        };
+        let parsed = Url::parse(url, Some(default_port))
+            .map_err(|e| HandshakeError::InvalidUrl(format!("{url:?}: {e}")))?;
+        Self::from_url(&parsed)
+    }
+
+    /// A request for a URL already parsed (with 80 or 443 as its default port).
+    pub fn from_url(url: &Url) -> Result<Self, HandshakeError> {
+        let invalid = |why: &str| {
+            HandshakeError::InvalidUrl(format!("{}://{}: {why}", url.scheme, url.address))
+        };
+        let secure = match url.scheme.to_ascii_lowercase().as_str() {
             "ws" => false,
             "wss" => true,
             _ => return Err(invalid("the scheme must be ws or wss")),
         };
-        if rest.contains('#') {
-            return Err(invalid("a WebSocket URL has no fragment"));
-        }
-        if rest.bytes().any(|b| !b.is_ascii_graphic()) {
-            return Err(invalid(
-                "spaces, control or non-ASCII characters (percent-encode them)",
-            ));
-        }
-        let (authority, target) = match rest.find(['/', '?']) {
-            Some(at) => (&rest[..at], &rest[at..]),
-            None => (rest, "/"),
+        let (host, port) = match &url.address {
+            Address::Inet { host, port } => (host.as_str(), *port),
+            Address::Unix(_) => return Err(invalid("a WebSocket URL takes a host and port")),
         };
-        let target = if target.starts_with('?') {
-            format!("/{target}")
-        } else {
-            target.to_owned()
-        };
-        if authority.contains('@') {
-            return Err(invalid("user information is not supported"));
+        if port == 0 {
+            return Err(invalid("the port must be 1-65535"));
         }
         let default_port = if secure { 443 } else { 80 };
-        let parse_port = |port: &str| {
-            port.parse::<u16>()
-                .ok()
-                .filter(|&p| p > 0 && port.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| invalid("the port must be 1-65535"))
-        };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(|| invalid("unclosed ["))?;
-            if !host.contains(':') {
-                return Err(invalid("brackets hold an IPv6 address"));
-            }
-            let port = match after {
-                "" => default_port,
-                _ => parse_port(after.strip_prefix(':').ok_or_else(|| invalid("bad port"))?)?,
-            };
-            (host, port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((host, port)) => (host, parse_port(port)?),
-                None => (authority, default_port),
-            }
-        };
-        if host.is_empty() {
-            return Err(invalid("no host"));
-        }
-        if host.contains(':') && !authority.starts_with('[') {
-            return Err(invalid("an IPv6 host goes in brackets"));
-        }
+        let target = url.target.clone();
         let bracketed = if host.contains(':') {
             format!("[{host}]")
         } else {
