@@ -22,7 +22,9 @@
 //!   for `Framed`.
 //! * [`accept`], [`connect`] and [`WebSocketStream`] (feature `tokio`, on by default):
 //!   the handshake over any tokio stream, then a `Stream` + `Sink` of messages that
-//!   answers pings and closes while it is polled.
+//!   answers pings and closes while it is polled. [`connect_url`] (feature `net`, on by
+//!   default) opens the TCP connection for a `ws://` URL itself, and TLS for `wss://`
+//!   with feature `rustls`.
 //!
 //! # Dependencies
 //!
@@ -33,15 +35,18 @@
 //! futures-util = { version = "0.3", features = ["sink"] }
 //! ```
 //!
-//! Features: `tokio` (default) for [`accept`], [`connect`] and [`WebSocketStream`] (it
-//! needs only tokio's `io-util` and `time` itself); `tokio-util` for [`WebSocketCodec`]
-//! alone. `default-features = false` leaves the sans-IO protocol and handshake.
+//! Features: `tokio` (default) for [`accept`], [`connect`] and [`WebSocketStream`] over
+//! any tokio stream (it needs only tokio's `io-util` and `time`); `net` (default) for
+//! [`connect_url`], which opens the TCP connection itself; `rustls` for `wss://` in
+//! `connect_url` (rustls with ring, the Mozilla roots or a `ClientConfig` of your own);
+//! `tokio-util` for [`WebSocketCodec`] alone. `default-features = false` leaves the
+//! sans-IO protocol and handshake.
 //!
-//! # Example: a server and a client over `accept` / `connect`
+//! # Example: a server and a client over `accept` / `connect_url`
 //!
 //! ```
 //! use futures_util::{SinkExt, StreamExt};
-//! use wm_websocket::{accept, connect, Message};
+//! use wm_websocket::{accept, connect_url, Message};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), wm_websocket::Error> {
@@ -59,8 +64,8 @@
 //!     Ok::<_, wm_websocket::Error>(())
 //! });
 //!
-//! let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-//! let (mut ws, _response) = connect(tcp, &url).await?;
+//! // connect_url opens the TCP connection itself; connect(stream, url) takes one you opened.
+//! let (mut ws, _response) = connect_url(&url).await?;
 //! ws.send(Message::Text("hello".into())).await?;
 //! assert_eq!(ws.next().await.unwrap()?, Message::Text("hello".into()));
 //! ws.close(None, std::time::Duration::from_secs(1)).await?;
@@ -107,6 +112,8 @@
 
 pub mod close;
 mod config;
+#[cfg(feature = "net")]
+mod connect;
 mod error;
 pub mod frame;
 pub mod handshake;
@@ -121,6 +128,10 @@ pub use config::{
     Config, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_HANDSHAKE_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE, MAX_HANDSHAKE_HEADERS,
 };
+#[cfg(feature = "rustls")]
+pub use connect::connect_url_with_tls;
+#[cfg(feature = "net")]
+pub use connect::{connect_url, connect_url_with, ClientStream};
 pub use error::{CloseCode, Error, FrameError};
 pub use frame::Role;
 pub use mask::apply_mask;
