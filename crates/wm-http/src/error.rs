@@ -92,50 +92,7 @@ impl HttpError {
         dst.put_slice(b"HTTP/1.1 ");
         dst.put_slice(status.to_string().as_bytes());
         dst.put_u8(b' ');
-        dst.put_slice(reason_phrase(status).as_bytes());
+        dst.put_slice(wm_protocol::http1::reason_phrase(status).as_bytes());
         dst.put_slice(b"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    }
-}
-
-/// The standard reason phrase for a status (RFC 9110 §15), or `""` for an unknown one.
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        103 => "Early Hints",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        206 => "Partial Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Payload Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "",
     }
 }

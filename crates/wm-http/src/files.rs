@@ -764,38 +764,20 @@ fn percent_decode(path: &str) -> Result<Cow<'_, [u8]>, FileError> {
     if bytes.contains(&b'\\') {
         return Err(FileError::RefusedPath("a backslash"));
     }
-    if !bytes.contains(&b'%') {
-        return Ok(Cow::Borrowed(bytes));
+    // A slash decoded is indistinguishable from one written: look before decoding.
+    if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2f")) {
+        return Err(FileError::RefusedPath("an encoded slash"));
     }
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            decoded.push(bytes[i]);
-            i += 1;
-            continue;
-        }
-        let (Some(high), Some(low)) = (
-            bytes.get(i + 1).and_then(|&b| hex(b)),
-            bytes.get(i + 2).and_then(|&b| hex(b)),
-        ) else {
-            return Err(FileError::MalformedPath(
-                "a `%` not followed by two hex digits",
-            ));
-        };
-        match (high << 4) | low {
-            b'/' => return Err(FileError::RefusedPath("an encoded slash")),
-            b'\\' => return Err(FileError::RefusedPath("a backslash")),
-            0 => return Err(FileError::RefusedPath("a NUL")),
-            byte => decoded.push(byte),
-        }
-        i += 3;
+    let decoded = crate::form::percent_decode_strict(bytes).ok_or(FileError::MalformedPath(
+        "a `%` not followed by two hex digits",
+    ))?;
+    if decoded.contains(&b'\\') {
+        return Err(FileError::RefusedPath("a backslash"));
     }
-    Ok(Cow::Owned(decoded))
-}
-
-fn hex(digit: u8) -> Option<u8> {
-    char::from(digit).to_digit(16).map(|d| d as u8)
+    if decoded.contains(&0) {
+        return Err(FileError::RefusedPath("a NUL"));
+    }
+    Ok(decoded)
 }
 
 /// One ordinary file name: not empty, `.`, `..`, a root or a drive prefix.

@@ -150,7 +150,30 @@ fn decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-fn hex(digit: u8) -> Option<u8> {
+/// `%XX` escapes decoded strictly (no `+` rule): `None` if a `%` is not followed by two hex
+/// digits. Borrows the input when it holds no `%`. What [`percent_decode`] is for input
+/// that must be well-formed (a path, an RFC 5987 value).
+pub(crate) fn percent_decode_strict(input: &[u8]) -> Option<Cow<'_, [u8]>> {
+    if !input.contains(&b'%') {
+        return Some(Cow::Borrowed(input));
+    }
+    let mut decoded = Vec::with_capacity(input.len());
+    let mut rest = input;
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let (&high, &low) = (tail.first()?, tail.get(1)?);
+            decoded.push((hex(high)? << 4) | hex(low)?);
+            rest = &tail[2..];
+        } else {
+            decoded.push(b);
+            rest = tail;
+        }
+    }
+    Some(Cow::Owned(decoded))
+}
+
+/// The value of one hex digit.
+pub(crate) fn hex(digit: u8) -> Option<u8> {
     match digit {
         b'0'..=b'9' => Some(digit - b'0'),
         b'a'..=b'f' => Some(digit - b'a' + 10),
@@ -407,6 +430,21 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_percent_decoding_refuses_a_bad_escape() {
+        assert_eq!(
+            percent_decode_strict(b"a%20b%2Fc").as_deref(),
+            Some(&b"a b/c"[..])
+        );
+        assert!(matches!(
+            percent_decode_strict(b"plain"),
+            Some(Cow::Borrowed(b"plain"))
+        ));
+        for bad in [&b"%"[..], b"%2", b"%zz", b"a%g0"] {
+            assert_eq!(percent_decode_strict(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn decode_borrows_when_nothing_changes() {

@@ -129,7 +129,7 @@ pub use config::{
     DEFAULT_MAX_TARGET_LENGTH, DEFAULT_MAX_TRAILER_SIZE, MAX_CHUNK_LINE,
 };
 pub use cookie::{CookieError, SameSite, SetCookie};
-pub use error::{reason_phrase, HttpError};
+pub use error::HttpError;
 pub use files::StaticFiles;
 pub use form::{Form, FormError};
 pub use multipart::{
@@ -140,6 +140,7 @@ pub use protocol::{Collected, Http, HttpProtocol, RequestPart, Streamed, Streami
 pub use request::{Headers, Method, Request, Version};
 pub use response::{put_chunk, Chunk, Response};
 pub use sse::Event;
+pub use wm_protocol::http1::reason_phrase;
 // The shared pieces this crate's protocols are built on, re-exported so that a project
 // depending on this crate alone can name them: the sans-IO traits, the limits, the
 // framing error, and (feature `tokio-util`) the `Framed` adapter.

@@ -831,7 +831,7 @@ fn parameters(mut rest: &[u8]) -> Result<Vec<Param<'_>>, &'static str> {
             .position(|&b| b == b'=' || b == b';')
             .unwrap_or(rest.len());
         let name = rest[..name_end].trim_ascii_end();
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        if name.is_empty() || !name.iter().all(|&b| wm_protocol::http1::is_token_byte(b)) {
             return Err("malformed parameter name");
         }
         if rest.get(name_end) != Some(&b'=') {
@@ -870,30 +870,12 @@ fn closing_quote(s: &[u8]) -> Option<usize> {
     None
 }
 
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// An RFC 5987 `ext-value` (`UTF-8''na%C3%AFve.txt`) in one of the two charsets it
 /// requires; `None` for another charset or bad encoding, so that `filename` is used.
 fn ext_value(value: &[u8]) -> Option<String> {
     let mut fields = value.splitn(3, |&b| b == b'\'');
     let (charset, _language, encoded) = (fields.next()?, fields.next()?, fields.next()?);
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut rest = encoded;
-    while let Some((&b, tail)) = rest.split_first() {
-        if b == b'%' {
-            let hex = tail
-                .get(..2)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
-            // ASCII hex digits, so UTF-8 and within a u8.
-            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(b);
-            rest = tail;
-        }
-    }
+    let bytes = crate::form::percent_decode_strict(encoded)?.into_owned();
     if charset.eq_ignore_ascii_case(b"utf-8") {
         String::from_utf8(bytes).ok()
     } else if charset.eq_ignore_ascii_case(b"iso-8859-1") {

@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use bytes::{BufMut, Bytes, BytesMut};
 use wm_protocol::http1::{is_header_value, is_token, put_header};
 
-use crate::error::{reason_phrase, HttpError};
+use crate::error::HttpError;
 use crate::protocol::Answering;
+use wm_protocol::http1::reason_phrase;
 
 /// A response to one request.
 ///

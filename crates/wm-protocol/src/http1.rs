@@ -86,9 +86,57 @@ fn scan_head<const CRLF_ONLY: bool>(
     Ok(None)
 }
 
+/// The standard reason phrase for a status (RFC 9110 §15), or `""` for an unknown one.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Payload Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
 /// An HTTP token (RFC 9110 §5.6.2): what a header name, a method or a subprotocol is.
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
+    !s.is_empty() && s.bytes().all(is_token_byte)
+}
+
+/// Whether `b` may be part of a token (RFC 9110 §5.6.2 `tchar`).
+pub fn is_token_byte(b: u8) -> bool {
+    TOKEN[usize::from(b)]
 }
 
 /// RFC 9110 §5.6.2 `tchar`: what a token is made of (a table, as every header name sent
@@ -146,6 +194,13 @@ pub fn split_target(target: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_phrases_are_rfc_9110_and_unknown_ones_empty() {
+        assert_eq!(reason_phrase(404), "Not Found");
+        assert_eq!(reason_phrase(431), "Request Header Fields Too Large");
+        assert_eq!(reason_phrase(299), "");
+    }
 
     #[test]
     fn token_characters_are_rfc_9110_tchar() {

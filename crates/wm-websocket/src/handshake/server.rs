@@ -326,19 +326,13 @@ impl Reject {
     }
 }
 
+/// The standard reason phrase ([`wm_protocol::http1::reason_phrase`]), or a generic one
+/// for a status of the application's own choosing that has none.
 fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ if status < 500 => "Client Error",
-        _ => "Server Error",
+    match wm_protocol::http1::reason_phrase(status) {
+        "" if status < 500 => "Client Error",
+        "" => "Server Error",
+        phrase => phrase,
     }
 }
 
