@@ -24,7 +24,7 @@
 //! [dependencies]
 //! wm-frame = "0.1"
 //! bytes = "1"
-//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }
 //! tokio-util = { version = "0.7", features = ["codec"] }
 //! futures-util = { version = "0.3", features = ["sink"] }
 //! ```

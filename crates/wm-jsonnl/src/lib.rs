@@ -30,7 +30,7 @@
 //! [dependencies]
 //! wm-jsonnl = "0.1"
 //! serde = { version = "1", features = ["derive"] }
-//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }
 //! tokio-util = { version = "0.7", features = ["codec"] }
 //! futures-util = { version = "0.3", features = ["sink"] }
 //! ```

@@ -21,6 +21,8 @@
 //! wm-protocol = "0.1"   # feature "tokio-util" (default): Codec<P> for Framed
 //! bytes = "1"
 //! tokio-util = { version = "0.7", features = ["codec"] }   # for Framed
+//! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }
+//! futures-util = { version = "0.3", features = ["sink"] }   # SinkExt::send, StreamExt::next
 //! ```
 //!
 //! Features: `tokio-util` (default) for [`Codec`]; `testing` for the split-everywhere

@@ -25,6 +25,8 @@
 //! ```toml
 //! [dependencies]
 //! wm-server = "0.1"   # brings its own tokio runtime per worker thread
+//! # for your own async code beside it (the example's client)
+//! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }
 //! ```
 //!
 //! No features. The `wm` command-line tool is the separate `wm-cli` crate.

@@ -30,7 +30,7 @@
 //! ```toml
 //! [dependencies]
 //! wm-text = "0.1"
-//! tokio = { version = "1", features = ["net", "rt", "macros"] }
+//! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }
 //! tokio-util = { version = "0.7", features = ["codec"] }
 //! futures-util = { version = "0.3", features = ["sink"] }   # SinkExt::send, StreamExt::next
 //! ```

@@ -31,7 +31,7 @@
 //! ```toml
 //! [dependencies]
 //! wm-websocket = "0.1"
-//! tokio = { version = "1", features = ["net", "rt", "macros"] }   # a runtime and sockets of your choice
+//! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }   # a runtime and sockets of your choice
 //! futures-util = { version = "0.3", features = ["sink"] }
 //! ```
 //!
