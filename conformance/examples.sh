@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs each crate's example server on 127.0.0.1 and talks to it with what users run: the
-# `wm` tool's `connect` (wm-cli), or, for the custom protocol, a few bytes from Python.
+# `wm` tool's `connect` (wm-cli), curl for HTTP, and for the custom protocol a few bytes
+# from Python.
 # Each exchange is checked; the script exits non-zero on the first that differs. Every
 # server is killed on exit; every wait is bounded.
 set -euo pipefail
@@ -11,7 +12,8 @@ cargo build -q -p wm-cli \
     -p wm-text --example echo \
     -p wm-frame --example frame_echo \
     -p wm-jsonnl --example jsonnl_echo \
-    -p wm-websocket --example echo_server
+    -p wm-websocket --example echo_server \
+    -p wm-http --example hello
 WM=target/debug/wm
 EXAMPLES=target/debug/examples
 OUT=target/examples-run
@@ -57,6 +59,11 @@ expect "wm-jsonnl echo (key order kept)" '{"b":1,"a":[true,null]}' "$got"
 start websocket "$EXAMPLES/echo_server"
 expect "wm-websocket echo_server" $'hi\nthere' "$(printf 'hi\nthere\n' | "$WM" connect "ws://$ADDRESS/")"
 
+start http "$EXAMPLES/hello"
+expect "wm-http hello" 'hello ada' "$(curl -sS --max-time 5 "http://$ADDRESS/greet?name=ada")"
+expect "wm-http hello refuses a request without Host" '400' \
+    "$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host:' "http://$ADDRESS/")"
+
 start xml_length "$EXAMPLES/xml_length"
 got=$(python3 - "$ADDRESS" <<'PY'
 import socket, sys
@@ -77,4 +84,4 @@ PY
 )
 expect "wm-protocol xml_length" '0000000019<a>hi</a>0000000010' "$got"
 
-echo "examples: 5 passed, 0 failed"
+echo "examples: 7 passed, 0 failed"

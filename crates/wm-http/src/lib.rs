@@ -1,5 +1,7 @@
 //! Workerman's `http://` scheme: an HTTP/1.1 server codec, strict, incremental and
-//! sans-IO, with the helpers a web application expects.
+//! sans-IO, with the helpers a web application expects; and [`serve`] (feature `tokio`),
+//! the async front door that runs a whole connection to a handler from `Request` to
+//! `Response`, as wm-websocket's `accept` does for WebSocket.
 //!
 //! # Requests
 //!
@@ -56,41 +58,59 @@
 //! futures-util = { version = "0.3", features = ["sink"] }
 //! ```
 //!
-//! Features: `tokio-util` (default) for [`HttpCodec`]; `http` for conversions with the
+//! Features: `tokio` (default) for [`serve`], a whole connection to a handler over any
+//! tokio stream; `tokio-util` (default) for [`HttpCodec`]; `http` for conversions with the
 //! `http` crate's types (`wm_http::interop`).
 //!
 //! # Example: a server with `Framed`
 //!
+//! A refused request (here one with no `Host`) comes out of the stream as an error whose
+//! answer (`400`, `413`, `431`, …) the protocol has queued; a decoder cannot write, so send
+//! the error back through the sink and it goes out. [`serve`] (feature `tokio`) does all
+//! of this for you.
+//!
 //! ```
 //! use futures_util::{SinkExt, StreamExt};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! use tokio::net::{TcpListener, TcpStream};
 //! use tokio_util::codec::Framed;
 //! use wm_http::{HttpCodec, Response};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! let (mut client, server) = tokio::io::duplex(4096);
-//! let server = tokio::spawn(async move {
-//!     let mut framed = Framed::new(server, HttpCodec::new());
-//!     while let Some(request) = framed.next().await {
-//!         let request = request.unwrap();
-//!         let name = request.query_param("name").unwrap_or_default().into_owned();
-//!         framed.send(Response::new(200).body(format!("hello {name}"))).await.unwrap();
-//!         if framed.codec().get_ref().closing() {
-//!             break;
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let address = listener.local_addr()?;
+//! tokio::spawn(async move {
+//!     while let Ok((tcp, _)) = listener.accept().await {
+//!         let mut framed = Framed::new(tcp, HttpCodec::new());
+//!         while let Some(request) = framed.next().await {
+//!             let sent = match request {
+//!                 Ok(request) => {
+//!                     let name = request.query_param("name").unwrap_or_default().into_owned();
+//!                     framed.send(Response::new(200).body(format!("hello {name}"))).await
+//!                 }
+//!                 Err(refused) => framed.send(refused).await, // writes its 400
+//!             };
+//!             if sent.is_err() || framed.codec().get_ref().closing() {
+//!                 break;
+//!             }
 //!         }
 //!     }
 //! });
-//! client
-//!     .write_all(b"GET /greet?name=ada HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
-//!     .await
-//!     .unwrap();
-//! let mut answer = String::new();
-//! client.read_to_string(&mut answer).await.unwrap();
+//!
+//! async fn ask(address: std::net::SocketAddr, request: &[u8]) -> std::io::Result<String> {
+//!     let mut tcp = TcpStream::connect(address).await?;
+//!     tcp.write_all(request).await?;
+//!     let mut answer = String::new();
+//!     tcp.read_to_string(&mut answer).await?;
+//!     Ok(answer)
+//! }
+//! let answer = ask(address, b"GET /greet?name=ada HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").await?;
 //! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
-//! assert!(answer.contains("\r\nConnection: close\r\n"));
 //! assert!(answer.ends_with("\r\n\r\nhello ada"));
-//! server.await.unwrap();
+//! let answer = ask(address, b"GET / HTTP/1.1\r\n\r\n").await?; // no Host
+//! assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+//! # Ok(())
 //! # }
 //! ```
 //!
@@ -122,6 +142,8 @@ pub mod multipart;
 mod protocol;
 mod request;
 mod response;
+#[cfg(feature = "tokio")]
+mod serve;
 mod sse;
 
 pub use config::{
@@ -139,6 +161,8 @@ pub use multipart::{
 pub use protocol::{Collected, Http, HttpProtocol, RequestPart, Streamed, StreamingHttp};
 pub use request::{Headers, Method, Request, Version};
 pub use response::{put_chunk, Chunk, Response};
+#[cfg(feature = "tokio")]
+pub use serve::{serve, serve_with, ServeOptions, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
 pub use sse::Event;
 pub use wm_protocol::http1::reason_phrase;
 // The shared pieces this crate's protocols are built on, re-exported so that a project

@@ -531,6 +531,47 @@ where
     }
 }
 
+/// The answer to a request the decoder refused (400, 413, 431, …), for a `Framed` sink:
+/// a decoder cannot write, so the answer it queued when it returned the error goes out
+/// when the error is sent back through the sink (behind the responses still owed to
+/// requests before it). An error this protocol did not return is answered with its own
+/// status; one with no status (end of input, I/O) writes nothing. The connection is then
+/// [`closing`](HttpProtocol::closing), unless the answer still waits behind responses
+/// owed.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use wm_http::{Encode, Http, Protocol};
+///
+/// let mut http = Http::default();
+/// let mut wire = BytesMut::from(&b"GET / HTTP/1.1\r\n\r\n"[..]);
+/// let refused = http.decode(&mut wire).unwrap_err();
+/// let mut out = BytesMut::new();
+/// http.encode(refused, &mut out).unwrap();
+/// assert!(out.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
+/// assert!(http.closing());
+/// ```
+impl<B> Encode<HttpError> for HttpProtocol<B>
+where
+    HttpProtocol<B>: Protocol<Error = HttpError>,
+{
+    fn encode(&mut self, error: HttpError, dst: &mut BytesMut) -> Result<(), HttpError> {
+        if matches!(self.state, State::Failed) {
+            // Queued when the error was returned: now, or behind the responses owed.
+            take(&mut self.output, dst);
+        } else {
+            error.write_response(dst);
+            self.state = State::Failed;
+        }
+        // An answer still deferred behind owed responses must not be dropped by the close
+        // (`release_deferred` drops what waits once closing).
+        if self.deferred.is_empty() {
+            self.closing = true;
+        }
+        Ok(())
+    }
+}
+
 /// A `200` with this HTML body (Workerman's `send("...")`).
 impl<B> Encode<&str> for HttpProtocol<B>
 where
