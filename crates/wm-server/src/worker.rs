@@ -8,29 +8,22 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 use tokio::sync::watch;
 
-use crate::connection::{EndpointShared, Kind, PeerAddr};
-use crate::driver::Driver;
+use crate::connection::{EndpointShared, PeerAddr};
 use crate::handler::{Callbacks, Handlers};
+use crate::listener::Listener;
 use crate::registry::{self, ProtocolFactory, Transport};
 use crate::stats::Counters;
 use crate::url::{self, Address};
-use crate::{
-    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Registry, Stats,
-    TlsServer,
-};
+use crate::{ConfigError, ConnectionOptions, Endpoint, Registry, Stats, TlsServer};
 
 /// Workerman's `DEFAULT_BACKLOG`; the kernel caps it at `net.core.somaxconn`.
 const BACKLOG: i32 = 102_400;
 
 /// Workerman's `TCP_KEEPALIVE_INTERVAL`: keepalive probes after 55 s of silence.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(55);
-
-/// The largest UDP datagram.
-const MAX_DATAGRAM: usize = 65_536;
 
 /// A listener: `Worker::new("websocket://0.0.0.0:2345")`, callbacks, then
 /// [`run`](Self::run) (until SIGINT or SIGTERM) or [`start`](Self::start).
@@ -191,15 +184,15 @@ impl Worker {
     }
 
     /// Starts, serves until SIGINT or SIGTERM, stops gracefully; returns the counters.
-    /// A worker with one thread is served on the calling thread ([`run_all`]).
+    /// A worker with one thread is served on the calling thread ([`run_all`](crate::run_all)).
     pub fn run(self) -> Result<Stats, ConfigError> {
-        let mut stats = run_all([self])?;
+        let mut stats = crate::run_all([self])?;
         Ok(stats.pop().unwrap_or_default())
     }
 
     /// Checks the configuration and binds: a handle with no thread yet, and what each
     /// thread is to serve.
-    fn prepare(self) -> Result<(WorkerHandle, Vec<Listener>), ConfigError> {
+    pub(crate) fn prepare(self) -> Result<(WorkerHandle, Vec<Listener>), ConfigError> {
         self.options.check()?;
         if self.tls_required && self.tls.is_none() {
             return Err(ConfigError::Tls(format!(
@@ -362,7 +355,7 @@ fn remove_stale_socket(path: &std::path::Path) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Signal {
+pub(crate) enum Signal {
     Run,
     /// Stop accepting; connections are being closed.
     StopAccepting,
@@ -424,7 +417,7 @@ impl WorkerHandle {
     }
 
     /// A thread, with its own single-threaded runtime, for each listener.
-    fn spawn(&mut self, listeners: Vec<Listener>) -> Result<(), ConfigError> {
+    pub(crate) fn spawn(&mut self, listeners: Vec<Listener>) -> Result<(), ConfigError> {
         for (index, listener) in listeners.into_iter().enumerate() {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -480,7 +473,7 @@ impl WorkerHandle {
     }
 
     /// [`shutdown`](Self::shutdown) from within the runtime that serves the listener.
-    async fn shutdown_here(&mut self) {
+    pub(crate) async fn shutdown_here(&mut self) {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
@@ -530,313 +523,5 @@ const STOP_GRACE: Duration = Duration::from_millis(200);
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// Starts every worker, serves until SIGINT or SIGTERM, and stops them all gracefully:
-/// Workerman's `Worker::runAll()`. Returns each worker's counters, in order.
-pub fn run_all(workers: impl IntoIterator<Item = Worker>) -> Result<Vec<Stats>, ConfigError> {
-    run_all_with(workers, |_| {})
-}
-
-/// [`run_all`], calling `ready` with the workers' handles once every one is bound and
-/// before any is served (to print the addresses, say: a SIGINT or SIGTERM from then on
-/// stops them gracefully).
-///
-/// When there is one thread in all (one worker, `count` 1) it is the calling thread: in
-/// a process with a single thread, Linux takes no reference on the descriptor table and
-/// glibc skips the cancellation bookkeeping around each socket call, which is a few per
-/// cent of a small message's cost.
-pub fn run_all_with(
-    workers: impl IntoIterator<Item = Worker>,
-    ready: impl FnOnce(&[WorkerHandle]),
-) -> Result<Vec<Stats>, ConfigError> {
-    let signals = StopSignals::install()?;
-    let (mut handles, mut listeners): (Vec<_>, Vec<_>) = workers
-        .into_iter()
-        .map(Worker::prepare)
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
-    if let ([handle], [lone]) = (&mut handles[..], &mut listeners[..]) {
-        if lone.len() == 1 {
-            let listener = lone.remove(0);
-            ready(std::slice::from_ref(handle));
-            signals.serve_here(listener, handle);
-            return Ok(vec![handle.stats()]);
-        }
-    }
-    for (handle, listeners) in handles.iter_mut().zip(listeners) {
-        handle.spawn(listeners)?;
-    }
-    ready(&handles);
-    signals.wait()?;
-    Ok(WorkerHandle::stop_all(handles))
-}
-
-/// SIGINT and SIGTERM, caught from the moment [`install`](Self::install) returns: make
-/// one before telling the world the server is up, so that a SIGTERM sent at once stops
-/// it gracefully instead of killing it.
-pub struct StopSignals {
-    runtime: tokio::runtime::Runtime,
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl std::fmt::Debug for StopSignals {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StopSignals")
-    }
-}
-
-impl StopSignals {
-    /// Sets the handlers now.
-    pub fn install() -> Result<Self, ConfigError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(ConfigError::Runtime)?;
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let _context = runtime.enter();
-            let interrupt = signal(SignalKind::interrupt()).map_err(ConfigError::Runtime)?;
-            let terminate = signal(SignalKind::terminate()).map_err(ConfigError::Runtime)?;
-            Ok(Self {
-                runtime,
-                interrupt,
-                terminate,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Self { runtime })
-    }
-
-    /// Serves `listener` on this thread, in the runtime that watches the signals, until
-    /// one comes; then stops `handle` gracefully, still serving while connections close.
-    fn serve_here(self, listener: Listener, handle: &mut WorkerHandle) {
-        let (runtime, signal) = self.into_parts();
-        runtime.block_on(async {
-            let serving = tokio::spawn(listener.serve());
-            // Without signal handling (not on Unix, failed), stop as on a signal.
-            let _ = signal.await;
-            handle.shutdown_here().await;
-            let _ = serving.await;
-        });
-    }
-
-    /// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
-    pub fn wait(self) -> Result<(), ConfigError> {
-        let (runtime, signal) = self.into_parts();
-        runtime.block_on(signal)
-    }
-
-    /// The runtime, and the future that ends with the first signal.
-    fn into_parts(
-        self,
-    ) -> (
-        tokio::runtime::Runtime,
-        impl std::future::Future<Output = Result<(), ConfigError>>,
-    ) {
-        #[cfg(unix)]
-        {
-            let Self {
-                runtime,
-                mut interrupt,
-                mut terminate,
-            } = self;
-            let signal = async move {
-                tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                }
-                Ok(())
-            };
-            (runtime, signal)
-        }
-        #[cfg(not(unix))]
-        {
-            let signal = async { tokio::signal::ctrl_c().await.map_err(ConfigError::Runtime) };
-            (self.runtime, signal)
-        }
-    }
-}
-
-/// What one thread serves: a socket of the listener.
-struct Listener {
-    socket: Socket,
-    transport: Transport,
-    tls: Option<TlsServer>,
-    endpoint: Arc<EndpointShared>,
-    signal: watch::Receiver<Signal>,
-}
-
-impl Listener {
-    /// The thread's event loop: accept (or receive datagrams) until told to stop, then
-    /// let the connections close until told to exit.
-    async fn serve(self) {
-        let Self {
-            socket,
-            transport,
-            tls,
-            endpoint,
-            mut signal,
-        } = self;
-        let accepting = async {
-            let result = match transport {
-                Transport::Tcp => accept_tcp(socket, tls, &endpoint).await,
-                #[cfg(unix)]
-                Transport::Unix => accept_unix(socket, &endpoint).await,
-                Transport::Udp => receive_udp(socket, &endpoint).await,
-                #[cfg(not(unix))]
-                Transport::Unix => Ok(()),
-            };
-            if let Err(error) = result {
-                tracing::error!(name = %endpoint.name, %error, "listener failed");
-            }
-        };
-        tokio::select! {
-            () = accepting => {}
-            _ = signal.wait_for(|s| *s != Signal::Run) => {}
-        }
-        let _ = signal.wait_for(|s| *s == Signal::Exit).await;
-    }
-}
-
-async fn accept_tcp(
-    socket: Socket,
-    tls: Option<TlsServer>,
-    endpoint: &Arc<EndpointShared>,
-) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(std::net::TcpListener::from(socket))?;
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
-                let local = stream.local_addr().ok().map(PeerAddr::Inet);
-                let Some(tls) = &tls else {
-                    if let Some(connection) =
-                        Connection::new(endpoint.clone(), Kind::Stream, PeerAddr::Inet(peer), local)
-                    {
-                        tokio::spawn(Driver::new(stream, connection).run());
-                    }
-                    continue;
-                };
-                let acceptor = tls.0.clone();
-                let endpoint = endpoint.clone();
-                tokio::spawn(async move {
-                    // The TLS handshake is bounded by the handshake timeout too.
-                    let limit = endpoint.options.handshake_timeout.unwrap_or(Duration::MAX);
-                    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => {
-                            if let Some(connection) =
-                                Connection::new(endpoint, Kind::Stream, PeerAddr::Inet(peer), local)
-                            {
-                                Driver::new(stream, connection).run().await;
-                            }
-                        }
-                        Ok(Err(error)) => {
-                            Counters::add(&endpoint.counters.protocol_errors, 1);
-                            tracing::debug!(%peer, %error, "TLS handshake failed");
-                        }
-                        Err(_) => {
-                            Counters::add(&endpoint.counters.timeouts, 1);
-                            tracing::debug!(%peer, "TLS handshake timeout");
-                        }
-                    }
-                });
-            }
-            Err(error) => accept_failed(error).await,
-        }
-    }
-}
-
-#[cfg(unix)]
-async fn accept_unix(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io::Result<()> {
-    let listener =
-        tokio::net::UnixListener::from_std(std::os::unix::net::UnixListener::from(socket))?;
-    let local = listener
-        .local_addr()
-        .ok()
-        .map(|a| PeerAddr::Unix(a.as_pathname().map(ToOwned::to_owned)));
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let peer = PeerAddr::Unix(peer.as_pathname().map(ToOwned::to_owned));
-                if let Some(connection) =
-                    Connection::new(endpoint.clone(), Kind::Stream, peer, local.clone())
-                {
-                    tokio::spawn(Driver::new(stream, connection).run());
-                }
-            }
-            Err(error) => accept_failed(error).await,
-        }
-    }
-}
-
-/// Out of file descriptors, say: log, breathe, go on.
-async fn accept_failed(error: std::io::Error) {
-    tracing::warn!(%error, "accept failed");
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
-/// UDP: each datagram decoded on its own, and handed out with a connection whose sends
-/// go back to its sender. No connect or close events.
-async fn receive_udp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io::Result<()> {
-    let socket = Arc::new(tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(
-        socket,
-    ))?);
-    let local = socket.local_addr().ok().map(PeerAddr::Inet);
-    let mut buffer = BytesMut::with_capacity(MAX_DATAGRAM);
-    loop {
-        buffer.clear();
-        buffer.reserve(MAX_DATAGRAM);
-        let (length, peer) = match socket.recv_buf_from(&mut buffer).await {
-            Ok(received) => received,
-            Err(error) => {
-                // An ICMP error from an earlier send shows up here on some systems.
-                tracing::debug!(%error, "udp receive failed");
-                continue;
-            }
-        };
-        let counters = &endpoint.counters;
-        Counters::add(&counters.bytes_read, length as u64);
-        let Some(connection) = Connection::new(
-            endpoint.clone(),
-            Kind::Datagram {
-                socket: socket.clone(),
-                peer,
-            },
-            PeerAddr::Inet(peer),
-            local.clone(),
-        ) else {
-            continue;
-        };
-        // Copied out, so that a message the handler keeps pins its own bytes, not the
-        // 64 KiB receive buffer.
-        let mut datagram = BytesMut::from(&buffer[..length]);
-        loop {
-            let decoded = crate::protocols::decode_guarded(
-                &mut *crate::connection::lock(&connection.0.state).protocol,
-                &mut datagram,
-                true,
-            );
-            crate::driver::count_panic(&decoded, counters);
-            match decoded {
-                Ok(Some(message)) => {
-                    Counters::add(&counters.messages_received, 1);
-                    connection.callback(|handler, conn| handler.on_message(conn, message));
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    Counters::add(&counters.protocol_errors, 1);
-                    let error = ConnectionError::Protocol(error);
-                    connection.callback(|handler, conn| handler.on_error(conn, &error));
-                    break;
-                }
-            }
-        }
     }
 }
