@@ -8,19 +8,23 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
 use crate::buffers;
+
+mod closing;
+mod transport;
+
 use crate::connection::{lock, CloseRequest, Connection, Events, Status};
 use crate::protocols::{decode_guarded, CloseReason, DecodeError, ProtocolPanicked};
 use crate::stats::Counters;
 use crate::{ConnectionError, TimeoutKind};
+pub(crate) use transport::Io;
 
 /// How much room a read gets at first, and at least.
 pub(crate) const READ_SIZE: usize = 8 * 1024;
@@ -29,63 +33,6 @@ pub(crate) const READ_SIZE: usize = 8 * 1024;
 /// (fewer system calls for a peer that sends a lot at once: 16 messages of 16 KiB in
 /// flight); reads that use little of it halve it again.
 const MAX_READ_SIZE: usize = 256 * 1024;
-
-/// A stream transport the driver can run: it reads into a `BytesMut` that it grows only
-/// once the transport is readable, so an idle connection holds no read buffer.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    /// Reads into `buf`, with at least about `room` bytes free for the read.
-    fn poll_read_into(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut BytesMut,
-        room: usize,
-    ) -> Poll<io::Result<usize>>;
-}
-
-macro_rules! ready_then_read {
-    ($stream:ty) => {
-        impl Io for $stream {
-            fn poll_read_into(
-                &mut self,
-                cx: &mut Context<'_>,
-                buf: &mut BytesMut,
-                room: usize,
-            ) -> Poll<io::Result<usize>> {
-                ready!(self.poll_read_ready(cx))?;
-                reserve(buf, room);
-                // poll_read rather than try_read: a read that does not fill the buffer
-                // clears the readiness, which saves the read that would only say
-                // EWOULDBLOCK (one system call in three for a request-reply peer).
-                tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
-            }
-        }
-    };
-}
-
-ready_then_read!(tokio::net::TcpStream);
-#[cfg(unix)]
-ready_then_read!(tokio::net::UnixStream);
-
-/// TLS streams: rustls decrypts into its own buffer, so there is no readiness to wait
-/// for first; the read buffer is reserved up front.
-macro_rules! read_into_reserved {
-    ($stream:ty) => {
-        impl Io for $stream {
-            fn poll_read_into(
-                &mut self,
-                cx: &mut Context<'_>,
-                buf: &mut BytesMut,
-                room: usize,
-            ) -> Poll<io::Result<usize>> {
-                reserve(buf, room);
-                tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
-            }
-        }
-    };
-}
-
-read_into_reserved!(tokio_rustls::server::TlsStream<tokio::net::TcpStream>);
-read_into_reserved!(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
 
 /// Counts a panic that [`decode_guarded`] caught.
 pub(crate) fn count_panic<T>(decoded: &Result<T, DecodeError>, counters: &Counters) {
@@ -101,14 +48,6 @@ pub(crate) fn count_panic<T>(decoded: &Result<T, DecodeError>, counters: &Counte
 fn later(at: Instant, timeout: Duration) -> Instant {
     at.checked_add(timeout.min(crate::MAX_TIMEOUT))
         .unwrap_or(at)
-}
-
-fn reserve(buf: &mut BytesMut, room: usize) {
-    if buf.capacity() == 0 {
-        *buf = buffers::take(room);
-    } else if buf.capacity() - buf.len() < room / 4 {
-        buf.reserve(room);
-    }
 }
 
 /// The protocol's state as the driver needs it after a write.
@@ -716,102 +655,6 @@ impl<S: Io> Driver<S> {
             timer.as_mut().reset(deadline);
         }
         timer.as_mut().poll(cx).is_ready()
-    }
-
-    fn poll_closing(
-        &mut self,
-        cx: &mut Context<'_>,
-        wait_for_peer: bool,
-        deadline: Instant,
-    ) -> Poll<Phase> {
-        loop {
-            if let Some(CloseRequest::Abort) = lock(&self.conn.0.state).close.take() {
-                return Poll::Ready(Phase::Done);
-            }
-            let mut progress = false;
-            if wait_for_peer && !self.eof {
-                // Read on for the peer's answer; what it still sends is not handed out.
-                match self.poll_read(cx) {
-                    Poll::Ready(Ok(0)) => {
-                        self.eof = true;
-                        progress = true;
-                    }
-                    Poll::Ready(Ok(n)) => {
-                        Counters::add(&self.conn.0.endpoint.counters.bytes_read, n as u64);
-                        if !self.drain_decoded() {
-                            // The peer broke the protocol (or the protocol broke): there
-                            // is no close handshake left to wait for.
-                            return Poll::Ready(self.shutdown_phase());
-                        }
-                        progress = true;
-                    }
-                    Poll::Ready(Err(_)) => return Poll::Ready(Phase::Done),
-                    Poll::Pending => {}
-                }
-            }
-            let (written, snapshot) = self.poll_write_out(cx);
-            if snapshot.close_pending {
-                continue;
-            }
-            let written = match written {
-                Poll::Ready(Ok(())) => true,
-                Poll::Ready(Err(_)) => return Poll::Ready(Phase::Done),
-                Poll::Pending => false,
-            };
-            let finished = snapshot.finished;
-            let peer_gone = self.eof && !self.answers_after_eof;
-            if written && (!wait_for_peer || finished || peer_gone) {
-                return Poll::Ready(self.shutdown_phase());
-            }
-            if progress {
-                continue;
-            }
-            if self.poll_timer(cx, deadline) {
-                if wait_for_peer && !finished {
-                    Counters::add(&self.conn.0.endpoint.counters.timeouts, 1);
-                    self.error(ConnectionError::Timeout(TimeoutKind::Close));
-                }
-                return Poll::Ready(if written {
-                    self.shutdown_phase()
-                } else {
-                    Phase::Done
-                });
-            }
-            return Poll::Pending;
-        }
-    }
-
-    /// Decodes what arrived while closing, for the protocol's sake (a WebSocket sees the
-    /// peer's close), and drops the messages; `false` if decoding failed.
-    fn drain_decoded(&mut self) -> bool {
-        let mut state = lock(&self.conn.0.state);
-        loop {
-            let decoded = decode_guarded(&mut *state.protocol, &mut self.read, false);
-            count_panic(&decoded, &self.conn.0.endpoint.counters);
-            match decoded {
-                Ok(Some(_)) => {}
-                Ok(None) => return true,
-                Err(_) => {
-                    self.read.clear();
-                    return false;
-                }
-            }
-        }
-    }
-
-    fn poll_linger(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
-        loop {
-            self.read.clear();
-            match self.io.poll_read_into(cx, &mut self.read, READ_SIZE) {
-                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
-                Poll::Ready(Ok(_)) => continue,
-                Poll::Pending => {}
-            }
-            if self.poll_timer(cx, deadline) {
-                return Poll::Ready(());
-            }
-            return Poll::Pending;
-        }
     }
 
     /// The connection is closed for the application: out of the endpoint's list, status
