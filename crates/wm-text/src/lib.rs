@@ -520,6 +520,38 @@ impl TextBytes {
     }
 }
 
+impl TextBytes {
+    /// [`decode`](Protocol::decode) for a caller that wants text: the line is copied into
+    /// a `String` straight from the buffer, one line at a time (no batch, unlike [`Text`],
+    /// so a server holds one allocation per line it hands out); a line that is not UTF-8
+    /// comes out as `Err(NotUtf8)` with its bytes, as [`TextLines`] gives it, and the
+    /// stream goes on. What wm-server's `text://` runs on.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use wm_text::TextBytes;
+    ///
+    /// let mut lines = TextBytes::new();
+    /// let mut buf = BytesMut::from(&b"ok\n\xff\n"[..]);
+    /// assert_eq!(lines.decode_text(&mut buf).unwrap(), Some(Ok("ok".to_owned())));
+    /// assert_eq!(&lines.decode_text(&mut buf).unwrap().unwrap().unwrap_err().line[..], b"\xff");
+    /// ```
+    #[inline]
+    pub fn decode_text(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<Result<String, NotUtf8>>, Error> {
+        self.decode_with(src, |line| match simdutf8::basic::from_utf8(line) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(_) => Err(NotUtf8 {
+                line: Bytes::copy_from_slice(line),
+                valid_up_to: simdutf8::compat::from_utf8(line)
+                    .map_or_else(|e| e.valid_up_to(), |_| line.len()),
+            }),
+        })
+    }
+}
+
 impl<T: AsRef<[u8]>> Encode<T> for TextBytes {
     #[inline]
     fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), Error> {

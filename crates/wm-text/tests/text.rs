@@ -360,6 +360,15 @@ mod roundtrip {
                 }
             }
             prop_assert_eq!(t.error, None);
+            // TextBytes::decode_text gives the same items, one line at a time.
+            let mut buf = BytesMut::from(&wire[..]);
+            let mut one_at_a_time = TextBytes::new();
+            let mut batched = TextLines::new();
+            let mut batched_buf = BytesMut::from(&wire[..]);
+            while let Some(line) = one_at_a_time.decode_text(&mut buf).unwrap() {
+                prop_assert_eq!(Some(line), batched.decode(&mut batched_buf).unwrap());
+            }
+            prop_assert_eq!(batched.decode(&mut batched_buf).unwrap(), None);
         }
 
         #[test]

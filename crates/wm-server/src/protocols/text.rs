@@ -10,10 +10,11 @@ use crate::{Message, SendError};
 /// is not UTF-8); the line limit is the package size less one (Workerman's
 /// `maxPackageSize - 1` rule).
 ///
-/// Lines are found by [`TextBytes`] and each is copied into a `String` as it is handed
+/// Lines come from [`TextBytes::decode_text`], one `String` at a time as each is handed
 /// out ([`Text`] makes the `String`s of a whole read at once, which suits a decoder
 /// benchmark but keeps many allocations alive in a server, where the allocator's
-/// per-thread cache then misses).
+/// per-thread cache then misses). Workerman passes lines through whatever their encoding
+/// (a GBK or Latin-1 client), so a line that is not UTF-8 is a message too, as bytes.
 #[derive(Debug)]
 pub struct TextProtocol {
     lines: TextBytes,
@@ -30,16 +31,6 @@ impl TextProtocol {
     }
 }
 
-/// The line as text, or, if it is not UTF-8, as bytes: Workerman passes lines through
-/// whatever their encoding (a GBK or Latin-1 client), so such a line is a message too, and
-/// the connection goes on.
-fn line(line: &[u8]) -> Message {
-    match simdutf8::basic::from_utf8(line) {
-        Ok(text) => Message::Text(text.to_owned()),
-        Err(_) => Message::Binary(bytes::Bytes::copy_from_slice(line)),
-    }
-}
-
 impl DynProtocol for TextProtocol {
     fn scheme(&self) -> &'static str {
         "text"
@@ -47,8 +38,14 @@ impl DynProtocol for TextProtocol {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
-        // Copied into a String straight from the read buffer: no `Bytes` in between.
-        self.lines.decode_with(src, line).map_err(DecodeError::new)
+        Ok(self
+            .lines
+            .decode_text(src)
+            .map_err(DecodeError::new)?
+            .map(|line| match line {
+                Ok(text) => Message::Text(text),
+                Err(not_utf8) => Message::Binary(not_utf8.line),
+            }))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
