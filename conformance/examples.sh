@@ -13,7 +13,8 @@ cargo build -q -p wm-cli \
     -p wm-frame --example frame_echo \
     -p wm-jsonnl --example jsonnl_echo \
     -p wm-websocket --example echo_server \
-    -p wm-http --example hello
+    -p wm-http --example hello \
+    -p wm-server --example broadcast
 WM=target/debug/wm
 EXAMPLES=target/debug/examples
 OUT=target/examples-run
@@ -64,6 +65,13 @@ expect "wm-http hello" 'hello ada' "$(curl -sS --max-time 5 "http://$ADDRESS/gre
 expect "wm-http hello refuses a request without Host" '400' \
     "$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host:' "http://$ADDRESS/")"
 
+start broadcast "$EXAMPLES/broadcast"
+got=$(printf 'hi\n' | "$WM" connect "text://$ADDRESS")
+case "$got" in
+    "welcome, you are #"*$'\n#'*": hi") echo "ok: wm-server broadcast" ;;
+    *) printf 'examples.sh: wm-server broadcast: got %q\n' "$got" >&2; exit 1 ;;
+esac
+
 start xml_length "$EXAMPLES/xml_length"
 got=$(python3 - "$ADDRESS" <<'PY'
 import socket, sys
@@ -84,4 +92,4 @@ PY
 )
 expect "wm-protocol xml_length" '0000000019<a>hi</a>0000000010' "$got"
 
-echo "examples: 7 passed, 0 failed"
+echo "examples: 8 passed, 0 failed"
