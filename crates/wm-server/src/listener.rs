@@ -176,8 +176,8 @@ async fn receive_udp(socket: Socket, endpoint: &Arc<EndpointShared>) -> std::io:
                 &mut *crate::connection::lock(&connection.0.state).protocol,
                 &mut datagram,
                 true,
+                counters,
             );
-            crate::driver::count_panic(&decoded, counters);
             match decoded {
                 Ok(Some(message)) => {
                     Counters::add(&counters.messages_received, 1);

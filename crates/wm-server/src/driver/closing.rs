@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use tokio::time::Instant;
 
-use super::{count_panic, Driver, Io, Phase, READ_SIZE};
+use super::{Driver, Io, Phase, READ_SIZE};
 use crate::connection::{lock, CloseRequest};
 use crate::protocols::decode_guarded;
 use crate::stats::Counters;
@@ -80,8 +80,8 @@ impl<S: Io> Driver<S> {
     fn drain_decoded(&mut self) -> bool {
         let mut state = lock(&self.conn.0.state);
         loop {
-            let decoded = decode_guarded(&mut *state.protocol, &mut self.read, false);
-            count_panic(&decoded, &self.conn.0.endpoint.counters);
+            let counters = &self.conn.0.endpoint.counters;
+            let decoded = decode_guarded(&mut *state.protocol, &mut self.read, false, counters);
             match decoded {
                 Ok(Some(_)) => {}
                 Ok(None) => return true,

@@ -21,7 +21,7 @@ mod closing;
 mod transport;
 
 use crate::connection::{lock, CloseRequest, Connection, Events, Status};
-use crate::protocols::{decode_guarded, CloseReason, DecodeError, ProtocolPanicked};
+use crate::protocols::{decode_guarded, CloseReason, DecodeError};
 use crate::stats::Counters;
 use crate::{ConnectionError, TimeoutKind};
 pub(crate) use transport::Io;
@@ -33,15 +33,6 @@ pub(crate) const READ_SIZE: usize = 8 * 1024;
 /// (fewer system calls for a peer that sends a lot at once: 16 messages of 16 KiB in
 /// flight); reads that use little of it halve it again.
 const MAX_READ_SIZE: usize = 256 * 1024;
-
-/// Counts a panic that [`decode_guarded`] caught.
-pub(crate) fn count_panic<T>(decoded: &Result<T, DecodeError>, counters: &Counters) {
-    if let Err(error) = decoded {
-        if error.inner().is::<ProtocolPanicked>() {
-            Counters::add(&counters.handler_panics, 1);
-        }
-    }
-}
 
 /// `at + timeout`, or a year after `at` for a timeout too long to add (a client's options
 /// are not checked the way a worker's are).
@@ -417,10 +408,8 @@ impl<S: Io> Driver<S> {
                     self.run_events(events);
                     break;
                 }
-                let decoded = decode_guarded(&mut *state.protocol, &mut self.read, eof);
-                if decoded.is_err() {
-                    count_panic(&decoded, &shared.endpoint.counters);
-                }
+                let counters = &shared.endpoint.counters;
+                let decoded = decode_guarded(&mut *state.protocol, &mut self.read, eof, counters);
                 // The handshake ends before the first message after it is decoded; a
                 // refused upgrade finishes the protocol: no on_open for it.
                 let opening = if self.opened

@@ -142,14 +142,15 @@ pub trait DynProtocol: Send + 'static {
 }
 
 /// Decodes with `protocol`, turning a panic in it (a protocol of the application's own, a
-/// WebSocket handshake hook) into a logged [`ProtocolPanicked`] decode error, which the
-/// caller counts: the panic fails the connection (or the datagram) it belongs to, not the
+/// WebSocket handshake hook) into a [`ProtocolPanicked`] decode error, logged and counted
+/// in `counters`: the panic fails the connection (or the datagram) it belongs to, not the
 /// thread or the listener. What was buffered is dropped, since the protocol's state can no
 /// longer be trusted with it.
 pub(crate) fn decode_guarded(
     protocol: &mut dyn DynProtocol,
     src: &mut BytesMut,
     eof: bool,
+    counters: &crate::stats::Counters,
 ) -> Result<Option<Message>, DecodeError> {
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if eof {
@@ -163,6 +164,7 @@ pub(crate) fn decode_guarded(
             scheme = protocol.scheme(),
             "the protocol panicked while decoding"
         );
+        crate::stats::Counters::add(&counters.handler_panics, 1);
         src.clear();
         Err(DecodeError::new(ProtocolPanicked))
     })
