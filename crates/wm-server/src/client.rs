@@ -87,16 +87,8 @@ impl Client {
 
     /// A client for `url`, its scheme looked up in `registry`.
     pub fn with_registry(url: &str, registry: &Registry) -> Result<Self, ConfigError> {
-        let lower = url
-            .split_once("://")
-            .map(|(scheme, _)| scheme.to_ascii_lowercase())
-            .unwrap_or_default();
-        let default_port = match lower.as_str() {
-            "ws" => Some(80),
-            "wss" => Some(443),
-            _ => None,
-        };
-        let parsed = url::parse(url, default_port)?;
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        let parsed = url::parse(url, wm_websocket::handshake::default_port(scheme))?;
         let scheme = parsed.scheme.to_ascii_lowercase();
         // The TLS schemes: `wss` is `ws` over TLS; `ssl` and `tls` are bare TCP over TLS.
         let tls = matches!(scheme.as_str(), "wss" | "ssl" | "tls").then(TlsClient::default);

@@ -39,16 +39,26 @@ pub struct ClientRequest {
     key: String,
 }
 
+/// The port a `ws://` (80) or `wss://` (443) URL means when it names none; `None` for
+/// another scheme. ASCII case does not matter.
+pub fn default_port(scheme: &str) -> Option<u16> {
+    if scheme.eq_ignore_ascii_case("ws") {
+        Some(80)
+    } else if scheme.eq_ignore_ascii_case("wss") {
+        Some(443)
+    } else {
+        None
+    }
+}
+
 impl ClientRequest {
     /// A request for `url`: `ws://host[:port][/path][?query]`, or `wss://` for a stream
     /// the caller has already wrapped in TLS. IPv6 hosts go in brackets. Parsed by
     /// [`wm_protocol::url`], as wm-server's clients parse theirs.
     pub fn new(url: &str) -> Result<Self, HandshakeError> {
-        let default_port = match url.split_once("://") {
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("wss") => 443,
-            _ => 80,
-        };
-        let parsed = Url::parse(url, Some(default_port))
+        // Another scheme parses with port 80 here, and from_url refuses it.
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        let parsed = Url::parse(url, Some(default_port(scheme).unwrap_or(80)))
             .map_err(|e| HandshakeError::InvalidUrl(format!("{url:?}: {e}")))?;
         Self::from_url(&parsed)
     }
@@ -58,11 +68,10 @@ impl ClientRequest {
         let invalid = |why: &str| {
             HandshakeError::InvalidUrl(format!("{}://{}: {why}", url.scheme, url.address))
         };
-        let secure = match url.scheme.to_ascii_lowercase().as_str() {
-            "ws" => false,
-            "wss" => true,
-            _ => return Err(invalid("the scheme must be ws or wss")),
+        let Some(default_port) = default_port(&url.scheme) else {
+            return Err(invalid("the scheme must be ws or wss"));
         };
+        let secure = default_port == 443;
         let (host, port) = match &url.address {
             Address::Inet { host, port } => (host.as_str(), *port),
             Address::Unix(_) => return Err(invalid("a WebSocket URL takes a host and port")),
@@ -70,7 +79,6 @@ impl ClientRequest {
         if port == 0 {
             return Err(invalid("the port must be 1-65535"));
         }
-        let default_port = if secure { 443 } else { 80 };
         let target = url.target.clone();
         let bracketed = if host.contains(':') {
             format!("[{host}]")

@@ -13,7 +13,7 @@ use sha1::{Digest, Sha1};
 use wm_protocol::http1::{find_blank_line, HeadTooLarge};
 pub(crate) use wm_protocol::http1::{is_header_value, is_token, put_header};
 
-pub use client::{ClientRequest, Response};
+pub use client::{default_port, ClientRequest, Response};
 pub use server::{Accept, Reject, Request, ServerOptions};
 
 /// The GUID RFC 6455 appends to the key before hashing.
