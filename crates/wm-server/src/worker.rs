@@ -433,35 +433,26 @@ impl WorkerHandle {
     }
 
     fn shutdown(&mut self) {
-        if std::mem::replace(&mut self.stopped, true) {
-            return;
-        }
-        let deadline = self.begin_stop();
-        while self.still_closing(deadline) {
-            std::thread::sleep(STOP_POLL);
-        }
-        self.finish_stop();
+        Self::shutdown_together(&mut [self]);
     }
 
-    /// Stops every handle gracefully at once: all stop accepting together, their
-    /// connections close side by side, and the whole stop takes as long as the slowest
-    /// one (one close timeout and one linger at most), not the sum of them. Returns each
-    /// handle's final counters, in order.
-    pub fn stop_all(handles: Vec<WorkerHandle>) -> Vec<Stats> {
-        let mut handles = handles;
+    /// Stops `handles` side by side: all stop accepting and close their connections at
+    /// once, then each is finished when all are done or their deadlines pass. A handle
+    /// stopped already is left alone.
+    fn shutdown_together(handles: &mut [&mut WorkerHandle]) {
         let deadlines: Vec<Option<Instant>> = handles
             .iter_mut()
             .map(|handle| {
                 (!std::mem::replace(&mut handle.stopped, true)).then(|| handle.begin_stop())
             })
             .collect();
-        let closing = |handles: &[WorkerHandle]| {
+        let closing = |handles: &[&mut WorkerHandle]| {
             handles
                 .iter()
                 .zip(&deadlines)
                 .any(|(handle, deadline)| deadline.is_some_and(|at| handle.still_closing(at)))
         };
-        while closing(&handles) {
+        while closing(handles) {
             std::thread::sleep(STOP_POLL);
         }
         handles
@@ -469,6 +460,14 @@ impl WorkerHandle {
             .zip(&deadlines)
             .filter(|(_, deadline)| deadline.is_some())
             .for_each(|(handle, _)| handle.finish_stop());
+    }
+
+    /// Stops every handle gracefully at once: all stop accepting together, their
+    /// connections close side by side, and the whole stop takes as long as the slowest
+    /// one (one close timeout and one linger at most), not the sum of them. Returns each
+    /// handle's final counters, in order.
+    pub fn stop_all(mut handles: Vec<WorkerHandle>) -> Vec<Stats> {
+        Self::shutdown_together(&mut handles.iter_mut().collect::<Vec<_>>());
         handles.iter().map(WorkerHandle::stats).collect()
     }
 
