@@ -1,5 +1,7 @@
 //! Limits of one connection, each checked before the bytes it limits are buffered.
 
+use std::time::Duration;
+
 /// Default cap on a request head (request line, headers, blank line): 16 KiB, Workerman's
 /// `MAX_HEADER_LENGTH`. Over it: 431.
 pub const DEFAULT_MAX_HEAD_SIZE: usize = 16 * 1024;
@@ -21,6 +23,16 @@ pub const MAX_CHUNK_LINE: usize = 1024;
 
 /// Default cap on the trailer section of a chunked body. Over it: 431.
 pub const DEFAULT_MAX_TRAILER_SIZE: usize = 8 * 1024;
+
+/// Default time a request head may take to arrive once its first byte has: 30 s. A
+/// slowloris client that sends a header line every few seconds is cut off here (Workerman:
+/// unbounded; nginx's `client_header_timeout` is 60 s; browsers send a head in one packet).
+/// [`serve`](crate::serve) and wm-server's `http://` listeners both use it.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default time a kept-alive connection may sit with no request in [`serve`](crate::serve):
+/// 60 s.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What one connection accepts.
 ///

@@ -147,8 +147,9 @@ mod serve;
 mod sse;
 
 pub use config::{
-    Config, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_SIZE,
-    DEFAULT_MAX_TARGET_LENGTH, DEFAULT_MAX_TRAILER_SIZE, MAX_CHUNK_LINE,
+    Config, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_TARGET_LENGTH,
+    DEFAULT_MAX_TRAILER_SIZE, MAX_CHUNK_LINE,
 };
 pub use cookie::{CookieError, SameSite, SetCookie};
 pub use error::HttpError;
@@ -162,7 +163,7 @@ pub use protocol::{Collected, Http, HttpProtocol, RequestPart, Streamed, Streami
 pub use request::{Headers, Method, Request, Version};
 pub use response::{put_chunk, Chunk, Response};
 #[cfg(feature = "tokio")]
-pub use serve::{serve, serve_with, ServeOptions, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+pub use serve::{serve, serve_with, ServeOptions};
 pub use sse::Event;
 pub use wm_protocol::http1::reason_phrase;
 // The shared pieces this crate's protocols are built on, re-exported so that a project

@@ -11,14 +11,10 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::{Config, Encode, Http, HttpError, Protocol, Request, Response};
-
-/// Default time a request head may take to arrive once its first byte has: 30 s, as
-/// wm-server (a slowloris client is cut off there).
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Default time a kept-alive connection may sit with no request: 60 s.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::{
+    Config, Encode, Http, HttpError, Protocol, Request, Response, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+};
 
 /// How much room a read gets.
 const READ_SIZE: usize = 8 * 1024;

@@ -13,10 +13,9 @@ pub const DEFAULT_SEND_LOW_WATERMARK: usize = 0;
 /// How long the WebSocket opening handshake may take from accept (Workerman: unbounded).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a request head may take from its first byte: a slowloris client that sends
-/// a header line every few seconds is cut off here (Workerman: unbounded). nginx's
-/// `client_header_timeout` is 60 s; browsers send a head in one packet.
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request head may take from its first byte: wm-http's own default (30 s), so
+/// that `wm_http::serve` and an `http://` listener cut a slowloris client off alike.
+pub use wm_http::DEFAULT_HEADER_TIMEOUT;
 
 /// How long a closing WebSocket waits for the peer's close frame, and a stopping server
 /// for its connections: Workerman's `Worker::$stopTimeout`, 2 s.

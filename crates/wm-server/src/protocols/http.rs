@@ -1,4 +1,11 @@
 //! `http://`: HTTP/1.1 requests in, responses out ([`wm_http`]).
+//!
+//! This is the same sans-IO [`Http`] core that `wm_http::serve` drives, so `100 Continue`,
+//! every refusal and its status, pipelined order and keep-alive are decided in one place,
+//! and the header timeout has one default ([`wm_http::DEFAULT_HEADER_TIMEOUT`]). What is
+//! not shared is the read / write loop: here the connection driver that every scheme uses
+//! does it, with send-buffer watermarks, pause / resume, stats and TLS, which `serve` (one
+//! connection, one handler) does not have.
 
 use bytes::BytesMut;
 use wm_http::{Http, Response};
