@@ -27,10 +27,10 @@ pub const DEFAULT_MAX_TRAILER_SIZE: usize = 8 * 1024;
 /// Default time a request head may take to arrive once its first byte has: 30 s. A
 /// slowloris client that sends a header line every few seconds is cut off here (Workerman:
 /// unbounded; nginx's `client_header_timeout` is 60 s; browsers send a head in one packet).
-/// [`serve`](crate::serve) and wm-server's `http://` listeners both use it.
+/// `serve` (feature `tokio`) and wm-server's `http://` listeners both use it.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Default time a kept-alive connection may sit with no request in [`serve`](crate::serve):
+/// Default time a kept-alive connection may sit with no request in `serve` (feature `tokio`):
 /// 60 s.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
