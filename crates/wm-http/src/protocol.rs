@@ -390,8 +390,8 @@ impl<B> HttpProtocol<B> {
     fn release_deferred(&mut self, dst: &mut BytesMut) {
         if self.closing {
             self.deferred.clear();
-        } else if !self.deferred.is_empty() && self.unanswered.is_empty() && !self.streaming() {
-            dst.unsplit(self.deferred.split());
+        } else if self.unanswered.is_empty() && !self.streaming() {
+            wm_protocol::move_output(&mut self.deferred, dst);
         }
     }
 
@@ -440,7 +440,7 @@ impl Protocol for HttpProtocol<Collected> {
     }
 
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
-        take(&mut self.output, dst)
+        wm_protocol::move_output(&mut self.output, dst)
     }
 }
 
@@ -467,17 +467,8 @@ impl Protocol for HttpProtocol<Streamed> {
     }
 
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
-        take(&mut self.output, dst)
+        wm_protocol::move_output(&mut self.output, dst)
     }
-}
-
-fn take(output: &mut BytesMut, dst: &mut BytesMut) -> usize {
-    let length = output.len();
-    // Asked after every response, nearly always for nothing.
-    if length > 0 {
-        dst.unsplit(output.split());
-    }
-    length
 }
 
 /// Answers the oldest request not yet answered (pipelined requests are answered in the
@@ -558,7 +549,7 @@ where
     fn encode(&mut self, error: HttpError, dst: &mut BytesMut) -> Result<(), HttpError> {
         if matches!(self.state, State::Failed) {
             // Queued when the error was returned: now, or behind the responses owed.
-            take(&mut self.output, dst);
+            wm_protocol::move_output(&mut self.output, dst);
         } else {
             error.write_response(dst);
             self.state = State::Failed;

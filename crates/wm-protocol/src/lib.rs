@@ -115,4 +115,4 @@ pub use codec::Codec;
 pub use error::Error;
 pub use limits::{Limits, DEFAULT_MAX_PACKAGE_SIZE};
 pub use packet::MAX_RESERVE_AHEAD;
-pub use protocol::{Encode, Protocol};
+pub use protocol::{move_output, Encode, Protocol};

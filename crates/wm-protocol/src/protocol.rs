@@ -72,3 +72,37 @@ pub trait Encode<Item>: Protocol {
     /// Appends the wire form of `item` to `dst`. On error nothing is appended.
     fn encode(&mut self, item: Item, dst: &mut BytesMut) -> Result<(), Self::Error>;
 }
+
+/// Moves bytes a protocol queued on its own (`queued`) to the end of `dst`, and returns how
+/// many: the body of a [`Protocol::take_output`].
+///
+/// Both buffers keep their allocations. `BytesMut::unsplit(queued.split())`, the obvious
+/// one-liner, replaces an empty `dst` with the (possibly empty, capacity 0) split-off piece:
+/// `Framed`'s write buffer is empty after every flush, so each message after a flush would
+/// allocate again. Here an empty `dst` with too little room trades buffers with `queued`
+/// (no copy); otherwise the bytes are copied, which for what protocols queue by themselves
+/// (pongs, a close echo, a `100 Continue`, a refusal) is a few dozen bytes.
+///
+/// ```
+/// use bytes::BytesMut;
+///
+/// let mut queued = BytesMut::from(&b"pong"[..]);
+/// let mut dst = BytesMut::with_capacity(8192);
+/// assert_eq!(wm_protocol::move_output(&mut queued, &mut dst), 4);
+/// assert_eq!(&dst[..], b"pong");
+/// assert!(dst.capacity() >= 8192 && queued.is_empty());
+/// ```
+#[inline]
+pub fn move_output(queued: &mut BytesMut, dst: &mut BytesMut) -> usize {
+    let length = queued.len();
+    if length == 0 {
+        return 0;
+    }
+    if dst.is_empty() && dst.capacity() < length {
+        std::mem::swap(queued, dst);
+    } else {
+        dst.extend_from_slice(queued);
+        queued.clear();
+    }
+    length
+}

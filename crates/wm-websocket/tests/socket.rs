@@ -400,3 +400,45 @@ async fn this_client_against_a_python_websockets_server() {
         .unwrap();
     assert!(status.success());
 }
+
+/// Guards issue 14's first finding: `Codec`'s encoder moved the protocol's own output with
+/// `BytesMut::unsplit`, which replaced `Framed`'s write buffer, empty after every flush, by
+/// a piece of capacity 0, so every message after a flush allocated its buffer again. The
+/// pongs in between take the path that has something to move.
+#[tokio::test]
+async fn framed_write_buffer_keeps_its_capacity_across_flushes() {
+    let (ours, mut theirs) = tokio::io::duplex(1 << 20);
+    let mut framed = Framed::new(ours, WebSocketCodec::from(WebSocket::server()));
+    let initial = framed.write_buffer().capacity();
+    assert!(initial >= 4096, "Framed starts with {initial} bytes");
+    let mut expected = Vec::new();
+    for i in 0..100 {
+        if i % 10 == 0 {
+            // A ping (empty, zero mask) and a one-byte text message, both masked.
+            tokio::io::AsyncWriteExt::write_all(
+                &mut theirs,
+                &[0x89, 0x80, 0, 0, 0, 0, 0x81, 0x81, 0, 0, 0, 0, b'x'],
+            )
+            .await
+            .unwrap();
+            for want in [Message::Ping(Bytes::new()), Message::Text("x".into())] {
+                let message = timeout(LIMIT, framed.next()).await.unwrap().unwrap();
+                assert_eq!(message.unwrap(), want);
+            }
+            expected.extend_from_slice(&[0x8a, 0x00]);
+        }
+        framed.send(&b"hi"[..]).await.unwrap();
+        expected.extend_from_slice(&[0x82, 0x02, b'h', b'i']);
+        let capacity = framed.write_buffer().capacity();
+        assert!(
+            capacity >= initial / 2,
+            "after send {i} the write buffer has {capacity} bytes of room (started with {initial})"
+        );
+    }
+    drop(framed);
+    let mut written = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut theirs, &mut written)
+        .await
+        .unwrap();
+    assert_eq!(written, expected);
+}

@@ -252,7 +252,7 @@ impl WebSocket {
 
     /// Moves the pongs owed into the output, ahead of a close frame about to be queued.
     fn settle_pongs(&mut self) {
-        self.output.unsplit(self.pongs.split());
+        wm_protocol::move_output(&mut self.pongs, &mut self.output);
         if let Some(payload) = self.pong_overflow.take() {
             put_frame(self.role, &mut self.output, OpCode::Pong, &payload);
         }
@@ -313,7 +313,7 @@ impl WebSocket {
         } else {
             State::Open
         };
-        self.output.unsplit(self.early.split());
+        wm_protocol::move_output(&mut self.early, &mut self.output);
         Ok(true)
     }
 
@@ -651,8 +651,8 @@ impl Protocol for WebSocket {
 
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
         let before = dst.len();
-        dst.unsplit(self.output.split());
-        dst.unsplit(self.pongs.split());
+        wm_protocol::move_output(&mut self.output, dst);
+        wm_protocol::move_output(&mut self.pongs, dst);
         if let Some(pong) = self.pong_overflow.take() {
             put_frame(self.role, dst, OpCode::Pong, &pong);
         }
