@@ -9,6 +9,9 @@
 //! * serve: each request answered `200` with a 2-byte body over an in-memory transport,
 //!   wm-http through `Framed` (flushing when no request is left in the read buffer) and
 //!   hyper 1.x with `pipeline_flush`; both run on a current-thread tokio runtime.
+//! * encode: 64 `200` responses with a 2-byte body and one header, built and encoded
+//!   (see `wm_benches::encode` for the model), beside a hand loop that writes the same
+//!   bytes.
 //! * drip: one GET arriving one byte per read, wm-http's pre-scan against httparse run
 //!   on the whole buffer after each byte (what a parser without a pre-scan does).
 
@@ -19,10 +22,11 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use futures_util::{SinkExt, StreamExt};
 use tokio::runtime::Runtime;
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Encoder, Framed};
+use wm_benches::encode::EncodeTarget;
 use wm_benches::http::{httparse_drip, pipelined, raw_httparse, HyperStream, BROWSER_GET};
 use wm_benches::websocket::MemoryStream;
-use wm_http::{Http, HttpCodec, Protocol, Response};
+use wm_http::{Encode, Http, HttpCodec, Protocol, Response};
 
 const PIPELINED: usize = 64;
 
@@ -146,6 +150,8 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
+    encode(c);
+
     let mut group = c.benchmark_group("http/drip-one-get");
     group.throughput(Throughput::Bytes(BROWSER_GET.len() as u64));
     group.bench_function("wm-http", |b| b.iter(|| wm_drip(BROWSER_GET)));
@@ -153,6 +159,57 @@ fn benches(c: &mut Criterion) {
         b.iter(|| httparse_drip(BROWSER_GET))
     });
     group.finish();
+}
+
+fn response() -> Response {
+    Response::new(200)
+        .static_header("Content-Type", "text/plain")
+        .body(Bytes::from_static(b"ok"))
+}
+
+fn encode(c: &mut Criterion) {
+    let responses: Vec<Response> = (0..PIPELINED).map(|_| response()).collect();
+    let mut target = EncodeTarget::new(|dst| {
+        for _ in 0..PIPELINED {
+            hand_response(b"ok", dst);
+        }
+    });
+    let mut group = c.benchmark_group("http/encode-64");
+    group.throughput(Throughput::Elements(PIPELINED as u64));
+    target.bench(&mut group, "wm Http (Encode, Response)", |dst| {
+        let mut http = Http::default();
+        for _ in 0..PIPELINED {
+            Encode::encode(&mut http, response(), dst).unwrap();
+        }
+    });
+    target.bench(&mut group, "wm HttpCodec (Encoder, Response)", |dst| {
+        let mut codec = HttpCodec::new();
+        for _ in 0..PIPELINED {
+            Encoder::encode(&mut codec, response(), dst).unwrap();
+        }
+    });
+    target.bench_framed(
+        &mut group,
+        "wm HttpCodec (FramedWrite, memory stream)",
+        &responses,
+        HttpCodec::new,
+    );
+    target.bench(&mut group, "hand status+headers+body", |dst| {
+        for _ in 0..PIPELINED {
+            hand_response(b"ok", dst);
+        }
+    });
+    group.finish();
+}
+
+/// A `200` with a plain-text body, written as the hand loop does: one formatted length.
+fn hand_response(body: &[u8], dst: &mut BytesMut) {
+    use bytes::BufMut;
+    use std::fmt::Write;
+    dst.put_slice(b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/plain\r\nContent-Length: ");
+    write!(dst, "{}", body.len()).unwrap();
+    dst.put_slice(b"\r\n\r\n");
+    dst.put_slice(body);
 }
 
 criterion_group! {

@@ -20,7 +20,7 @@ use criterion::{
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::runtime::Runtime;
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Encoder, Framed, FramedWrite};
 use wm_benches::websocket::{
     client_frames, large_payloads, plain_decode, plain_encode, small_payloads, MemoryStream,
 };
@@ -154,6 +154,37 @@ fn encode_group(group: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
     let expected = wm_encode_slices(payloads, &mut dst);
     group.bench_function("wm WebSocket (&[u8])", |b| {
         b.iter(|| wm_encode_slices(payloads, &mut dst))
+    });
+    // The same encoder through tokio-util's `Encoder` (what `Framed` calls), into the same
+    // buffer; and a real `Framed` fed one message at a time and flushed at the end, as
+    // tokio-websockets is below (its write buffer empties each time it passes 8 KiB).
+    let mut codec = WebSocketCodec::from(WebSocket::server());
+    group.bench_function("wm WebSocketCodec (Encoder, &[u8])", |b| {
+        b.iter(|| {
+            dst.clear();
+            for payload in payloads {
+                Encoder::encode(&mut codec, &payload[..], &mut dst).unwrap();
+            }
+            dst.len()
+        })
+    });
+    let framed_feed = |out: &mut Vec<u8>| {
+        rt.block_on(async {
+            let mut framed = FramedWrite::new(
+                MemoryStream::with_output(Bytes::new(), std::mem::take(out)),
+                WebSocketCodec::from(WebSocket::server()),
+            );
+            for payload in payloads {
+                framed.feed(&payload[..]).await.unwrap();
+            }
+            SinkExt::<&[u8]>::flush(&mut framed).await.unwrap();
+            *out = std::mem::take(&mut framed.get_mut().output);
+            out.len()
+        })
+    };
+    assert_eq!(framed_feed(&mut out), expected);
+    group.bench_function("wm Framed feed (memory stream)", |b| {
+        b.iter(|| framed_feed(&mut out))
     });
     group.bench_function("wm WebSocket (Message)", |b| {
         b.iter(|| {

@@ -1,6 +1,7 @@
 //! What the benches share: deterministic inputs, the hand-written loops each codec is
 //! measured against, and the two ways of feeding a decoder (one buffer, 4 KiB reads).
 
+pub mod encode;
 pub mod http;
 pub mod websocket;
 
@@ -111,7 +112,7 @@ pub fn frames(total: usize) -> (Vec<u8>, usize) {
 }
 
 /// The typed form of a line from [`json_lines`].
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[allow(dead_code, missing_docs)]
 pub struct ChatMessage {
     pub r#type: String,
