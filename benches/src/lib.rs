@@ -272,6 +272,52 @@ impl<T: serde::de::DeserializeOwned> Decoder for HandJsonLines<T> {
     }
 }
 
+/// The floor for JSON lines with simd-json: memchr, the line copied into a reused scratch
+/// buffer (simd-json parses in place), simd-json with reused working buffers. Lines it
+/// refuses are counted as errors; nothing falls back.
+pub struct HandSimdJsonLines<T> {
+    next_index: usize,
+    scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T> Default for HandSimdJsonLines<T> {
+    fn default() -> Self {
+        Self {
+            next_index: 0,
+            scratch: Vec::new(),
+            buffers: simd_json::Buffers::new(1024),
+            _t: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Decoder for HandSimdJsonLines<T> {
+    type Item = Result<T, simd_json::Error>;
+    type Error = std::io::Error;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, std::io::Error> {
+        match memchr(b'\n', &src[self.next_index..]) {
+            Some(i) => {
+                let end = self.next_index + i;
+                self.next_index = 0;
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&src[..end]);
+                let value =
+                    simd_json::serde::from_slice_with_buffers(&mut self.scratch, &mut self.buffers);
+                src.advance(end + 1);
+                Ok(Some(value))
+            }
+            None => {
+                self.next_index = src.len();
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// tokio-util's `LinesCodec` followed by serde_json: how JSON lines are usually done.
 pub struct LinesThenJson<T> {
     lines: tokio_util::codec::LinesCodec,
