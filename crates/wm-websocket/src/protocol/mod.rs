@@ -481,8 +481,12 @@ impl WebSocket {
             apply_mask(payload, key, 0);
         }
         let message = if b0 == 0x82 {
-            src.advance(header_length);
-            Message::Binary(src.split_to(length).freeze())
+            // Cut header and payload off together, then step over the header in the
+            // `Bytes`: a pointer bump, where `BytesMut::advance` on the read buffer is an
+            // out-of-line call per frame (callgrind: 23 instructions a frame).
+            let mut payload = src.split_to(header_length + length).freeze();
+            payload.advance(header_length);
+            Message::Binary(payload)
         } else {
             match simdutf8::basic::from_utf8(payload) {
                 Ok(text) => {
