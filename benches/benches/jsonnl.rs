@@ -10,8 +10,8 @@ use serde_json::Value;
 use tokio_util::codec::{Decoder, Encoder, LinesCodec};
 use wm_benches::encode::EncodeTarget;
 use wm_benches::{
-    bench_decoder, decode_reads, json_lines, ChatMessage, Feed, HandJsonLines, HandSimdJsonLines,
-    LinesThenJson,
+    bench_decoder, decode_reads, json_lines, Append, ChatMessage, Feed, HandJsonLines,
+    HandSimdJsonLines, LinesThenJson,
 };
 use wm_jsonnl::{Encode, JsonNl, JsonNlCodec, JsonNlProtocol, PacketProtocol, Parser};
 
@@ -92,24 +92,6 @@ fn hand_encode(messages: &[ChatMessage], dst: &mut BytesMut) {
     for message in messages {
         serde_json::to_writer(Append(dst), message).unwrap();
         dst.put_u8(b'\n');
-    }
-}
-
-/// The cheapest `io::Write` into a `BytesMut`: every piece serde_json writes is one
-/// `extend_from_slice`.
-struct Append<'a>(&'a mut BytesMut);
-
-impl std::io::Write for Append<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.0.extend_from_slice(buf);
-        Ok(())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -21,9 +21,11 @@ use criterion::{
 use futures_util::{SinkExt, StreamExt};
 use tokio::runtime::Runtime;
 use tokio_util::codec::{Encoder, Framed, FramedWrite};
+use wm_benches::encode::EncodeTarget;
 use wm_benches::websocket::{
     client_frames, large_payloads, plain_decode, plain_encode, small_payloads, MemoryStream,
 };
+use wm_benches::Append;
 use wm_websocket::{Config, Encode, Message, Protocol, Role, WebSocket, WebSocketCodec};
 
 const LIMIT: usize = 64 << 20;
@@ -259,6 +261,41 @@ fn encode_group(group: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
             dst.len()
         })
     });
+    // Like for like: the anchors' own frame encoders, one call per message, appending to
+    // the same reused buffer as wm's `encode` above (no transport, no flush).
+    let mut target = EncodeTarget::new(|dst| {
+        for payload in payloads {
+            plain_encode(payload, dst);
+        }
+    });
+    target.bench(group, "tungstenite Frame::format (same buffer)", |dst| {
+        for payload in payloads {
+            tungstenite::protocol::frame::Frame::message(
+                payload.clone(),
+                tungstenite::protocol::frame::coding::OpCode::Data(
+                    tungstenite::protocol::frame::coding::Data::Binary,
+                ),
+                true,
+            )
+            .format(&mut Append(dst))
+            .unwrap();
+        }
+    });
+    target.bench(
+        group,
+        "fastwebsockets Frame::fmt_head+copy (same buffer)",
+        |dst| {
+            for payload in payloads {
+                let mut frame =
+                    fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(payload));
+                let mut head = [0; 14];
+                let size = frame.fmt_head(&mut head);
+                dst.reserve(size + payload.len());
+                dst.extend_from_slice(&head[..size]);
+                dst.extend_from_slice(payload);
+            }
+        },
+    );
 }
 
 fn wm_encode_slices(payloads: &[Bytes], dst: &mut BytesMut) -> usize {

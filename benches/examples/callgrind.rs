@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Inputs are 1 MiB (text, frame) or 256 KiB (JSON) of the benches' data, in one buffer.
-//! `none` only builds the inputs: subtract it from the others.
+//! `none` only builds the inputs: subtract it from the others (`ws-enc-*` also build their
+//! payloads: subtract `ws-enc-none`).
 
 use bytes::BytesMut;
 use serde_json::Value;
@@ -73,6 +74,33 @@ fn main() {
             n
         }
         "ws-plain" => websocket::plain_decode(&mut w),
+        // Encoding the same small payloads as server frames into one buffer.
+        "ws-enc-none" | "ws-enc-wm" | "ws-enc-plain" | "ws-enc-fws" => {
+            let payloads = websocket::small_payloads(1 << 20);
+            let mut dst = BytesMut::with_capacity(2 << 20);
+            let mut ws = wm_websocket::WebSocket::server();
+            for payload in &payloads {
+                match contender.as_str() {
+                    "ws-enc-wm" => {
+                        wm_websocket::Encode::encode(&mut ws, &payload[..], &mut dst).unwrap()
+                    }
+                    "ws-enc-plain" => websocket::plain_encode(payload, &mut dst),
+                    "ws-enc-none" => {}
+                    _ => {
+                        let mut frame = fastwebsockets::Frame::binary(
+                            fastwebsockets::Payload::Borrowed(payload),
+                        );
+                        let mut head = [0; 14];
+                        let size = frame.fmt_head(&mut head);
+                        dst.reserve(size + payload.len());
+                        dst.extend_from_slice(&head[..size]);
+                        dst.extend_from_slice(payload);
+                    }
+                }
+            }
+            std::hint::black_box(&dst);
+            payloads.len()
+        }
         "http-wm" => {
             let mut http = wm_http::Http::default();
             let mut n = 0;

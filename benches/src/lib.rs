@@ -185,6 +185,27 @@ where
     n
 }
 
+/// The cheapest `io::Write` into a `BytesMut`: each write is one `extend_from_slice`. For
+/// contenders whose encoders write to an `io::Write` (serde_json, tungstenite's
+/// `Frame::format`), so that they append to the same buffer as everyone else.
+pub struct Append<'a>(pub &'a mut BytesMut);
+
+impl std::io::Write for Append<'_> {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(buf);
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The floor for lines: memchr from where the last search stopped, then `split_to`.
 #[derive(Default)]
 pub struct HandLines {

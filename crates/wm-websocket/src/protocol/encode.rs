@@ -12,16 +12,27 @@ use crate::mask::apply_mask;
 use crate::message::Message;
 
 impl WebSocket {
+    #[inline]
     fn encode_frame(
         &mut self,
         opcode: OpCode,
         payload: &[u8],
         dst: &mut BytesMut,
     ) -> Result<(), Error> {
+        if self.state == State::Open {
+            put_frame(self.role, dst, opcode, payload);
+            return Ok(());
+        }
+        self.encode_frame_not_open(opcode, payload)
+    }
+
+    /// Before the handshake ends a frame is queued (sent after the handshake's answer);
+    /// after a close nothing may be sent.
+    #[cold]
+    #[inline(never)]
+    fn encode_frame_not_open(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
         match self.state {
-            State::Open => {}
-            State::Handshake if self.close_queued => return Err(Error::SendAfterClose),
-            State::Handshake => {
+            State::Handshake if !self.close_queued => {
                 let queued = self.early.len();
                 if queued + payload.len() > self.config.max_message_size {
                     return Err(Error::QueueFull {
@@ -30,12 +41,10 @@ impl WebSocket {
                     });
                 }
                 put_frame(self.role, &mut self.early, opcode, payload);
-                return Ok(());
+                Ok(())
             }
-            State::Closing | State::Closed => return Err(Error::SendAfterClose),
+            _ => Err(Error::SendAfterClose),
         }
-        put_frame(self.role, dst, opcode, payload);
-        Ok(())
     }
 
     fn encode_control(
@@ -86,23 +95,49 @@ impl WebSocket {
 
 /// Appends one unfragmented frame: unmasked from a server, masked with a fresh random key
 /// from a client. The payload is copied once, then masked in place.
+///
+/// A server's frame is inlined into the caller's loop (through `encode_frame` and the
+/// `Encode` impls, all `#[inline]`): its header is built in a small array and appended with
+/// the payload, two copies after one `reserve`. That shape, rather than the header's bytes
+/// put one by one or a constant two-byte slice, took encoding 2–125-byte frames from 0.8×
+/// to about the speed of the best hand-written loop (benches `websocket/encode/small`);
+/// a call per frame had cost a third of it.
 #[inline]
 pub(super) fn put_frame(role: Role, dst: &mut BytesMut, opcode: OpCode, payload: &[u8]) {
-    if role == Role::Server && payload.len() <= 125 {
-        // The short header of a server frame: FIN + opcode, then the length.
-        dst.reserve(2 + payload.len());
-        dst.put_slice(&[0x80 | opcode.bits(), payload.len() as u8]);
-        dst.put_slice(payload);
-        return;
+    if role == Role::Client {
+        return put_masked_frame(dst, opcode, payload);
     }
+    let length = payload.len();
+    let mut head = [0; 10];
+    head[0] = 0x80 | opcode.bits();
+    let size = match length {
+        0..=125 => {
+            head[1] = length as u8;
+            2
+        }
+        126..=0xFFFF => {
+            head[1] = 126;
+            head[2..4].copy_from_slice(&(length as u16).to_be_bytes());
+            4
+        }
+        _ => {
+            head[1] = 127;
+            head[2..10].copy_from_slice(&(length as u64).to_be_bytes());
+            10
+        }
+    };
+    dst.reserve(size + length);
+    dst.extend_from_slice(&head[..size]);
+    dst.extend_from_slice(payload);
+}
+
+#[inline(never)]
+fn put_masked_frame(dst: &mut BytesMut, opcode: OpCode, payload: &[u8]) {
     let header = FrameHeader {
         fin: true,
         rsv1: false,
         opcode,
-        mask: match role {
-            Role::Server => None,
-            Role::Client => Some(rand::random()),
-        },
+        mask: Some(rand::random()),
         payload_length: payload.len() as u64,
     };
     dst.reserve(header.encoded_length() + payload.len());
@@ -128,6 +163,7 @@ impl Encode<Message> for WebSocket {
 
 /// A text message.
 impl Encode<&str> for WebSocket {
+    #[inline]
     fn encode(&mut self, text: &str, dst: &mut BytesMut) -> Result<(), Error> {
         self.encode_frame(OpCode::Text, text.as_bytes(), dst)
     }
@@ -142,6 +178,7 @@ impl Encode<String> for WebSocket {
 
 /// A binary message.
 impl Encode<&[u8]> for WebSocket {
+    #[inline]
     fn encode(&mut self, data: &[u8], dst: &mut BytesMut) -> Result<(), Error> {
         self.encode_frame(OpCode::Binary, data, dst)
     }
@@ -149,6 +186,7 @@ impl Encode<&[u8]> for WebSocket {
 
 /// A binary message.
 impl Encode<Bytes> for WebSocket {
+    #[inline]
     fn encode(&mut self, data: Bytes, dst: &mut BytesMut) -> Result<(), Error> {
         self.encode_frame(OpCode::Binary, &data, dst)
     }
