@@ -1,7 +1,7 @@
-//! JSON lines: `JsonNlCodec` (with serde_json and with simd-json) beside tokio-util's
-//! `LinesCodec` + serde_json and memchr + serde_json / simd-json loops, for `serde_json::Value` and a typed struct, on the same 4 MiB of small
-//! objects, as one buffer and as 4 KiB reads; and the typed messages encoded (see
-//! `wm_benches::encode` for the model).
+//! JSON lines: `JsonNlCodec` beside tokio-util's `LinesCodec` + serde_json and memchr +
+//! serde_json / simd-json loops, for `serde_json::Value` and a typed struct, on the same
+//! 4 MiB of small objects, as one buffer and as 4 KiB reads; and the typed messages
+//! encoded (see `wm_benches::encode` for the model).
 
 use bytes::{BufMut, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -13,7 +13,7 @@ use wm_benches::{
     bench_decoder, decode_reads, json_lines, Append, ChatMessage, Feed, HandJsonLines,
     HandSimdJsonLines, LinesThenJson,
 };
-use wm_jsonnl::{Encode, JsonNl, JsonNlCodec, JsonNlProtocol, PacketProtocol, Parser};
+use wm_jsonnl::{Encode, JsonNlCodec, JsonNlProtocol};
 
 fn jsonnl(c: &mut Criterion) {
     let (data, lines) = json_lines(4 * 1024 * 1024);
@@ -30,9 +30,6 @@ fn jsonnl(c: &mut Criterion) {
         decode_reads(&mut HandJsonLines::<ChatMessage>::default(), &data),
         lines
     );
-    for parser in [Parser::SerdeJson, Parser::SimdJson] {
-        assert_eq!(decode_reads(&mut codec::<Value>(parser), &data), lines);
-    }
     assert_eq!(
         decode_reads(&mut HandSimdJsonLines::<Value>::default(), &data),
         lines
@@ -99,12 +96,13 @@ fn hand_encode(messages: &[ChatMessage], dst: &mut BytesMut) {
 fn contenders<T: DeserializeOwned>(c: &mut Criterion, name: &str, feed: Feed, data: &[u8]) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Bytes(data.len() as u64));
-    bench_decoder(&mut group, "wm JsonNlCodec", feed, data, || {
-        codec::<T>(Parser::SerdeJson)
-    });
-    bench_decoder(&mut group, "wm JsonNlCodec (simd-json)", feed, data, || {
-        codec::<T>(Parser::SimdJson)
-    });
+    bench_decoder(
+        &mut group,
+        "wm JsonNlCodec",
+        feed,
+        data,
+        JsonNlCodec::<T>::new,
+    );
     bench_decoder(&mut group, LINES, feed, data, LinesThenJson::<T>::default);
     bench_decoder(&mut group, HAND, feed, data, HandJsonLines::<T>::default);
     bench_decoder(
@@ -115,10 +113,6 @@ fn contenders<T: DeserializeOwned>(c: &mut Criterion, name: &str, feed: Feed, da
         HandSimdJsonLines::<T>::default,
     );
     group.finish();
-}
-
-fn codec<T>(parser: Parser) -> JsonNlCodec<T> {
-    JsonNlCodec::from(PacketProtocol::new(JsonNl::<T>::new().with_parser(parser)))
 }
 
 const LINES: &str = "tokio-util LinesCodec+serde_json";

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio_util::codec::{length_delimited::LengthDelimitedCodec, LinesCodec};
 use wm_benches::*;
 use wm_frame::FrameCodec;
-use wm_jsonnl::{JsonNl, JsonNlCodec, PacketProtocol, Parser};
+use wm_jsonnl::JsonNlCodec;
 use wm_text::{TextBytesCodec, TextCodec};
 
 fn main() {
@@ -48,17 +48,11 @@ fn main() {
             &mut f,
         ),
         "frame-hand" => decode_buffer(&mut HandFrames, &mut f),
-        "json-wm" => decode_buffer(&mut json_codec::<Value>(Parser::SerdeJson), &mut j),
-        "json-wm-simd" => decode_buffer(&mut json_codec::<Value>(Parser::SimdJson), &mut j),
+        "json-wm" => decode_buffer(&mut JsonNlCodec::<Value>::new(), &mut j),
         "json-hand-simd" => decode_buffer(&mut HandSimdJsonLines::<Value>::default(), &mut j),
         "json-lines" => decode_buffer(&mut LinesThenJson::<Value>::default(), &mut j),
         "json-hand" => decode_buffer(&mut HandJsonLines::<Value>::default(), &mut j),
-        "json-wm-struct" => {
-            decode_buffer(&mut json_codec::<ChatMessage>(Parser::SerdeJson), &mut j)
-        }
-        "json-wm-simd-struct" => {
-            decode_buffer(&mut json_codec::<ChatMessage>(Parser::SimdJson), &mut j)
-        }
+        "json-wm-struct" => decode_buffer(&mut JsonNlCodec::<ChatMessage>::new(), &mut j),
         "json-hand-simd-struct" => {
             decode_buffer(&mut HandSimdJsonLines::<ChatMessage>::default(), &mut j)
         }
@@ -117,9 +111,4 @@ fn main() {
         }
     };
     println!("{decoded}");
-}
-
-/// The JSON codec with the given parser (the benches build wm-jsonnl with both).
-fn json_codec<T>(parser: Parser) -> JsonNlCodec<T> {
-    JsonNlCodec::from(PacketProtocol::new(JsonNl::<T>::new().with_parser(parser)))
 }

@@ -35,11 +35,8 @@
 //! futures-util = { version = "0.3", features = ["sink"] }
 //! ```
 //!
-//! Features: `tokio-util` (default) for [`JsonNlCodec`]. `simd-json` parses lines with
-//! simd-json instead of serde_json, with the same messages and the same errors (a line
-//! simd-json refuses is handed to serde_json, whose verdict is reported); see the
-//! benchmarks for what it gains. serde_json comes with its `preserve_order` feature on,
-//! so a `Value` keeps its keys in order.
+//! Features: `tokio-util` (default) for [`JsonNlCodec`]. serde_json comes with its
+//! `preserve_order` feature on, so a `Value` keeps its keys in order.
 //!
 //! # Example
 //!
@@ -88,14 +85,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 use memchr::memchr;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wm_protocol::packet::{EncodePacket, Input, PacketFormat};
+use wm_protocol::packet::{EncodePacket, Input, PacketFormat, PacketProtocol};
 use wm_protocol::DEFAULT_MAX_PACKAGE_SIZE;
 
 pub use serde_json::Value;
 // The shared pieces this crate's protocols are built on, re-exported so that a project
 // depending on this crate alone can name them: the sans-IO traits, the limits, the
 // framing error, and (feature `tokio-util`) the `Framed` adapter.
-pub use wm_protocol::packet::PacketProtocol;
 #[cfg(feature = "tokio-util")]
 pub use wm_protocol::Codec;
 pub use wm_protocol::{Encode, Error, Limits, Protocol};
@@ -157,31 +153,8 @@ impl std::error::Error for JsonNlError {
     }
 }
 
-/// Which parser turns a line into a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Parser {
-    /// serde_json: the default without the `simd-json` feature.
-    SerdeJson,
-    /// simd-json (feature `simd-json`, and then the default): the same values and errors
-    /// as serde_json, since a line simd-json refuses, one nested deeper than serde_json
-    /// allows, or one with a lone surrogate escape goes to serde_json.
-    #[cfg(feature = "simd-json")]
-    SimdJson,
-}
-
-impl Default for Parser {
-    fn default() -> Self {
-        #[cfg(feature = "simd-json")]
-        return Parser::SimdJson;
-        #[cfg(not(feature = "simd-json"))]
-        return Parser::SerdeJson;
-    }
-}
-
 /// The JSON-lines packet format: how long a line is, how to decode and encode one.
 pub struct JsonNl<T = Value> {
-    parser: Parser,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -189,27 +162,8 @@ impl<T> JsonNl<T> {
     /// The format, to wrap in a [`PacketProtocol`] yourself.
     pub fn new() -> Self {
         Self {
-            parser: Parser::default(),
             _message: PhantomData,
         }
-    }
-
-    /// The format with lines parsed by `parser`.
-    ///
-    /// ```
-    /// use wm_jsonnl::{JsonNl, PacketProtocol, Parser, Value};
-    ///
-    /// let protocol = PacketProtocol::new(JsonNl::<Value>::new().with_parser(Parser::SerdeJson));
-    /// # let _ = protocol;
-    /// ```
-    pub fn with_parser(mut self, parser: Parser) -> Self {
-        self.parser = parser;
-        self
-    }
-
-    /// The parser this format uses.
-    pub fn parser(&self) -> Parser {
-        self.parser
     }
 
     /// The protocol with the default line limit ([`DEFAULT_MAX_LINE_LENGTH`]).
@@ -236,15 +190,13 @@ impl<T> Default for JsonNl<T> {
 
 impl<T> Clone for JsonNl<T> {
     fn clone(&self) -> Self {
-        Self::new().with_parser(self.parser)
+        Self::new()
     }
 }
 
 impl<T> fmt::Debug for JsonNl<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonNl")
-            .field("parser", &self.parser)
-            .finish()
+        f.write_str("JsonNl")
     }
 }
 
@@ -274,12 +226,6 @@ impl<T: DeserializeOwned> PacketFormat for JsonNl<T> {
             .rposition(|&b| !is_php_whitespace(b))
             .map_or(0, |i| i + 1);
         let json = &line[start..end];
-        #[cfg(feature = "simd-json")]
-        if self.parser == Parser::SimdJson {
-            if let Some(parsed) = simd::parse(json) {
-                return Ok(Some(Ok(parsed)));
-            }
-        }
         // One SIMD UTF-8 check of the line, then serde_json's `&str` reader, which skips
         // the per-string checks its byte reader would make: fewer instructions per line
         // than either alone. Invalid UTF-8 goes to the byte reader for its exact error.
@@ -295,102 +241,6 @@ impl<T: DeserializeOwned> PacketFormat for JsonNl<T> {
 
     fn oversize(&mut self, _length: Option<usize>, limit: usize) -> Result<Self::Message, Error> {
         Ok(Err(JsonNlError::LineTooLong { limit }))
-    }
-}
-
-/// The `simd-json` feature's parser. simd-json parses in place, so the line is copied into
-/// a scratch buffer first; that buffer and simd-json's own working buffers are kept per
-/// thread, not per connection (a decoder is only ever called on one thread at a time, and
-/// an idle connection then holds nothing), and dropped after a line larger than
-/// [`simd::KEEP`] so that one big line does not pin its size for good.
-#[cfg(feature = "simd-json")]
-mod simd {
-    use std::cell::RefCell;
-
-    use serde::de::DeserializeOwned;
-
-    /// The largest line whose buffers are kept for the next one.
-    pub(crate) const KEEP: usize = 64 * 1024;
-
-    struct Scratch {
-        line: Vec<u8>,
-        buffers: simd_json::Buffers,
-    }
-
-    thread_local! {
-        static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
-            line: Vec::new(),
-            buffers: simd_json::Buffers::new(1024),
-        });
-    }
-
-    /// `json` parsed into `T`, or `None` when simd-json refused it: the caller then asks
-    /// serde_json, whose verdict (error or value) is the one reported, so that errors stay
-    /// serde_json's and the two parsers never disagree on what is accepted.
-    pub(crate) fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
-        if opening_brackets(json) > SERDE_JSON_MAX_DEPTH || !surrogate_escapes_paired(json) {
-            return None;
-        }
-        SCRATCH.with(|scratch| {
-            // A `Deserialize` impl that decodes a line itself (re-entering here on the
-            // same thread) finds the scratch taken and gets the serde_json path.
-            let mut scratch = scratch.try_borrow_mut().ok()?;
-            let Scratch { line, buffers } = &mut *scratch;
-            line.clear();
-            line.extend_from_slice(json);
-            let parsed = simd_json::serde::from_slice_with_buffers(line, buffers).ok();
-            if json.len() > KEEP {
-                *scratch = Scratch {
-                    line: Vec::new(),
-                    buffers: simd_json::Buffers::new(1024),
-                };
-            }
-            parsed
-        })
-    }
-
-    /// The deepest nesting serde_json takes: at 128 levels it says "recursion limit
-    /// exceeded". simd-json has no limit, and a `Deserialize` impl recursing once per level
-    /// (as `Value`'s does) would overflow the stack on a line of a million `[`.
-    const SERDE_JSON_MAX_DEPTH: usize = 127;
-
-    /// How many `[` and `{` the line holds (in strings or not), counted up to one past the
-    /// limit: an upper bound on its nesting depth. Lines hold few, so a SIMD search that
-    /// stops at each is cheaper than a count over every byte.
-    fn opening_brackets(json: &[u8]) -> usize {
-        memchr::memchr2_iter(b'[', b'{', json)
-            .take(SERDE_JSON_MAX_DEPTH + 1)
-            .count()
-    }
-
-    /// Whether every `\uD800`–`\uDFFF` escape in `json` is half of a proper pair (a high
-    /// one directly followed by a low one). simd-json 0.14 turns a lone surrogate escape
-    /// into a NUL character where serde_json (rightly) refuses the line, so such lines go
-    /// to serde_json. Only backslashes are visited; PHP's `json_encode` escapes every
-    /// non-ASCII character as `\uXXXX`, emoji as pairs, so pairs stay on the fast path.
-    pub(crate) fn surrogate_escapes_paired(json: &[u8]) -> bool {
-        let surrogate = |at: usize| -> Option<u16> {
-            let escape = json.get(at..at + 6)?;
-            if escape[1] != b'u' {
-                return None;
-            }
-            let hex = std::str::from_utf8(&escape[2..]).ok()?;
-            let unit = u16::from_str_radix(hex, 16).ok()?;
-            (0xd800..=0xdfff).contains(&unit).then_some(unit)
-        };
-        let mut at = 0;
-        while let Some(offset) = json.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
-            let slash = at + offset;
-            match surrogate(slash) {
-                Some(0xd800..=0xdbff) => match surrogate(slash + 6) {
-                    Some(0xdc00..=0xdfff) => at = slash + 12,
-                    _ => return false,
-                },
-                Some(_) => return false, // a low half with no high half before it
-                None => at = slash + 2,  // any other escape, `\\` included
-            }
-        }
-        true
     }
 }
 
