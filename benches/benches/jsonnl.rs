@@ -11,7 +11,7 @@ use tokio_util::codec::{Decoder, Encoder, LinesCodec};
 use wm_benches::encode::EncodeTarget;
 use wm_benches::{
     bench_decoder, decode_reads, json_lines, Append, ChatMessage, Feed, HandJsonLines,
-    HandSimdJsonLines, LinesThenJson,
+    HandSimdJsonLines, HandSonicLines, LinesThenJson,
 };
 use wm_jsonnl::{Encode, JsonNlCodec, JsonNlProtocol};
 
@@ -105,6 +105,13 @@ fn contenders<T: DeserializeOwned>(c: &mut Criterion, name: &str, feed: Feed, da
     );
     bench_decoder(&mut group, LINES, feed, data, LinesThenJson::<T>::default);
     bench_decoder(&mut group, HAND, feed, data, HandJsonLines::<T>::default);
+    bench_decoder(
+        &mut group,
+        "hand memchr+sonic-rs",
+        feed,
+        data,
+        HandSonicLines::<T>::default,
+    );
     bench_decoder(
         &mut group,
         "hand memchr+simd-json",

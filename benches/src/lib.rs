@@ -339,6 +339,44 @@ impl<T: serde::de::DeserializeOwned> Decoder for HandSimdJsonLines<T> {
     }
 }
 
+/// The floor for JSON lines with sonic-rs: memchr, then `sonic_rs::from_slice` on the
+/// line in place.
+pub struct HandSonicLines<T> {
+    next_index: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T> Default for HandSonicLines<T> {
+    fn default() -> Self {
+        Self {
+            next_index: 0,
+            _t: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Decoder for HandSonicLines<T> {
+    type Item = Result<T, sonic_rs::Error>;
+    type Error = std::io::Error;
+
+    #[inline]
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, std::io::Error> {
+        match memchr(b'\n', &src[self.next_index..]) {
+            Some(i) => {
+                let end = self.next_index + i;
+                self.next_index = 0;
+                let value = sonic_rs::from_slice(&src[..end]);
+                src.advance(end + 1);
+                Ok(Some(value))
+            }
+            None => {
+                self.next_index = src.len();
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// tokio-util's `LinesCodec` followed by serde_json: how JSON lines are usually done.
 pub struct LinesThenJson<T> {
     lines: tokio_util::codec::LinesCodec,
