@@ -21,7 +21,9 @@ ANCHORS = ("tokio-util LinesCodec", "tokio-util LengthDelimitedCodec",
 # The hand-written loop of a group: the fastest way to do the job with no library.
 HAND_PREFIXES = ("hand ", "plain ", "raw-httparse")
 # Groups whose anchor is the fastest of several, chosen within each run.
-BEST_OF = ("tungstenite", "fastwebsockets", "tokio-websockets")
+BEST_OF = ("tungstenite", "fastwebsockets", "tokio-websockets",
+           "tungstenite Frame::format (same buffer)",
+           "fastwebsockets Frame::fmt_head+copy (same buffer)")
 
 
 def load(root):

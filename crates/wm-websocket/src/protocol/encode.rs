@@ -150,6 +150,7 @@ fn put_masked_frame(dst: &mut BytesMut, opcode: OpCode, payload: &[u8]) {
 }
 
 impl Encode<Message> for WebSocket {
+    #[inline]
     fn encode(&mut self, message: Message, dst: &mut BytesMut) -> Result<(), Error> {
         match &message {
             Message::Text(text) => self.encode_frame(OpCode::Text, text.as_bytes(), dst),

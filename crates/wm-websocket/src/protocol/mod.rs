@@ -653,7 +653,21 @@ impl Protocol for WebSocket {
         }
     }
 
+    // Inlined: `Codec`'s `Encoder` calls it before every message, and out of line the
+    // call cost the encoder a sixth of its time on small frames (benches
+    // `websocket/encode/small`); with nothing queued it is three comparisons.
+    #[inline]
     fn take_output(&mut self, dst: &mut BytesMut) -> usize {
+        if self.output.is_empty() && self.pongs.is_empty() && self.pong_overflow.is_none() {
+            return 0;
+        }
+        self.move_queued_output(dst)
+    }
+}
+
+impl WebSocket {
+    #[inline(never)]
+    fn move_queued_output(&mut self, dst: &mut BytesMut) -> usize {
         let before = dst.len();
         wm_protocol::move_output(&mut self.output, dst);
         wm_protocol::move_output(&mut self.pongs, dst);
