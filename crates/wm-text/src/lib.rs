@@ -202,9 +202,8 @@ fn encode_line(line: &[u8], dst: &mut BytesMut) -> Result<(), Error> {
 /// Whether `line` holds a `\n`. Every byte of a good line must be looked at, so there is
 /// no early exit to gain from: sixteen bytes a turn as two words, branch-free, OR-ed
 /// together, the last words overlapping the ones before rather than a byte loop for the
-/// rest. `memchr`
-/// per line, with its set-up and mispredicted exits for each (typically short) line, made
-/// encoding cost 2.2× the copy alone (benches `text/encode`).
+/// rest. `memchr` per line, with its set-up and mispredicted exits for each (typically
+/// short) line, made encoding cost 2.2× the copy alone (benches `text/encode`).
 #[inline]
 fn holds_line_break(line: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
