@@ -256,32 +256,33 @@ impl Decoder for HandFrames {
     }
 }
 
-/// The floor for JSON lines: memchr, then serde_json on the slice in place.
-pub struct HandJsonLines<T> {
+/// The floor for JSON lines: memchr from where the last search stopped, then a parser on
+/// the line ([`HandJsonLines`], [`HandSimdJsonLines`], [`HandSonicLines`]).
+#[derive(Default)]
+pub struct MemchrThen<P> {
     next_index: usize,
-    _t: std::marker::PhantomData<T>,
+    parser: P,
 }
 
-impl<T> Default for HandJsonLines<T> {
-    fn default() -> Self {
-        Self {
-            next_index: 0,
-            _t: std::marker::PhantomData,
-        }
-    }
+/// How a hand loop turns one line (without its `\n`) into a value.
+pub trait ParseLine {
+    /// The value, or the parser's error.
+    type Output;
+    /// Parses `line`.
+    fn parse(&mut self, line: &[u8]) -> Self::Output;
 }
 
-impl<T: serde::de::DeserializeOwned> Decoder for HandJsonLines<T> {
-    type Item = Result<T, serde_json::Error>;
+impl<P: ParseLine> Decoder for MemchrThen<P> {
+    type Item = P::Output;
     type Error = std::io::Error;
 
     #[inline]
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, std::io::Error> {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<P::Output>, std::io::Error> {
         match memchr(b'\n', &src[self.next_index..]) {
             Some(i) => {
                 let end = self.next_index + i;
                 self.next_index = 0;
-                let value = serde_json::from_slice(&src[..end]);
+                let value = self.parser.parse(&src[..end]);
                 src.advance(end + 1);
                 Ok(Some(value))
             }
@@ -293,20 +294,41 @@ impl<T: serde::de::DeserializeOwned> Decoder for HandJsonLines<T> {
     }
 }
 
-/// The floor for JSON lines with simd-json: memchr, the line copied into a reused scratch
-/// buffer (simd-json parses in place), simd-json with reused working buffers. Lines it
-/// refuses are counted as errors; nothing falls back.
-pub struct HandSimdJsonLines<T> {
-    next_index: usize,
+/// memchr, then serde_json on the slice in place.
+pub type HandJsonLines<T> = MemchrThen<SerdeJsonLine<T>>;
+/// memchr, then `sonic_rs::from_slice` on the slice in place.
+pub type HandSonicLines<T> = MemchrThen<SonicLine<T>>;
+/// memchr, the line copied into a reused scratch buffer (simd-json parses in place), then
+/// simd-json with reused working buffers. Lines it refuses are counted as errors; nothing
+/// falls back.
+pub type HandSimdJsonLines<T> = MemchrThen<SimdJsonLine<T>>;
+
+/// serde_json's `from_slice`, for [`HandJsonLines`].
+pub struct SerdeJsonLine<T>(std::marker::PhantomData<T>);
+/// sonic-rs's `from_slice`, for [`HandSonicLines`].
+pub struct SonicLine<T>(std::marker::PhantomData<T>);
+/// simd-json with its buffers kept, for [`HandSimdJsonLines`].
+pub struct SimdJsonLine<T> {
     scratch: Vec<u8>,
     buffers: simd_json::Buffers,
     _t: std::marker::PhantomData<T>,
 }
 
-impl<T> Default for HandSimdJsonLines<T> {
+impl<T> Default for SerdeJsonLine<T> {
+    fn default() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for SonicLine<T> {
+    fn default() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for SimdJsonLine<T> {
     fn default() -> Self {
         Self {
-            next_index: 0,
             scratch: Vec::new(),
             buffers: simd_json::Buffers::new(1024),
             _t: std::marker::PhantomData,
@@ -314,66 +336,29 @@ impl<T> Default for HandSimdJsonLines<T> {
     }
 }
 
-impl<T: serde::de::DeserializeOwned> Decoder for HandSimdJsonLines<T> {
-    type Item = Result<T, simd_json::Error>;
-    type Error = std::io::Error;
-
+impl<T: serde::de::DeserializeOwned> ParseLine for SerdeJsonLine<T> {
+    type Output = Result<T, serde_json::Error>;
     #[inline]
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, std::io::Error> {
-        match memchr(b'\n', &src[self.next_index..]) {
-            Some(i) => {
-                let end = self.next_index + i;
-                self.next_index = 0;
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&src[..end]);
-                let value =
-                    simd_json::serde::from_slice_with_buffers(&mut self.scratch, &mut self.buffers);
-                src.advance(end + 1);
-                Ok(Some(value))
-            }
-            None => {
-                self.next_index = src.len();
-                Ok(None)
-            }
-        }
+    fn parse(&mut self, line: &[u8]) -> Self::Output {
+        serde_json::from_slice(line)
     }
 }
 
-/// The floor for JSON lines with sonic-rs: memchr, then `sonic_rs::from_slice` on the
-/// line in place.
-pub struct HandSonicLines<T> {
-    next_index: usize,
-    _t: std::marker::PhantomData<T>,
-}
-
-impl<T> Default for HandSonicLines<T> {
-    fn default() -> Self {
-        Self {
-            next_index: 0,
-            _t: std::marker::PhantomData,
-        }
+impl<T: serde::de::DeserializeOwned> ParseLine for SonicLine<T> {
+    type Output = Result<T, sonic_rs::Error>;
+    #[inline]
+    fn parse(&mut self, line: &[u8]) -> Self::Output {
+        sonic_rs::from_slice(line)
     }
 }
 
-impl<T: serde::de::DeserializeOwned> Decoder for HandSonicLines<T> {
-    type Item = Result<T, sonic_rs::Error>;
-    type Error = std::io::Error;
-
+impl<T: serde::de::DeserializeOwned> ParseLine for SimdJsonLine<T> {
+    type Output = Result<T, simd_json::Error>;
     #[inline]
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, std::io::Error> {
-        match memchr(b'\n', &src[self.next_index..]) {
-            Some(i) => {
-                let end = self.next_index + i;
-                self.next_index = 0;
-                let value = sonic_rs::from_slice(&src[..end]);
-                src.advance(end + 1);
-                Ok(Some(value))
-            }
-            None => {
-                self.next_index = src.len();
-                Ok(None)
-            }
-        }
+    fn parse(&mut self, line: &[u8]) -> Self::Output {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(line);
+        simd_json::serde::from_slice_with_buffers(&mut self.scratch, &mut self.buffers)
     }
 }
 
