@@ -14,6 +14,12 @@
 //! CPU time per message (from /proc), the p99 of a batch's round trip, and the server's
 //! RSS. Then idle memory: 10 000 WebSocket connections opened and left idle, RSS growth
 //! per connection. Prints Markdown tables.
+//!
+//! The servers take turns, five rounds (`--rounds N`), and each figure is the median of
+//! its rounds. With `taskset` and two cores or more, every server runs pinned to the last
+//! core and the load to the first, so that the two never share one. `--only
+//! websocket-20-1,frame-20-16` runs only those cells (scheme, size in bytes, in flight);
+//! `--only http` only the wrk rows, `--only idle` only the idle connections.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -113,6 +119,46 @@ impl Server {
     }
 }
 
+/// The cores the servers and the load run on, when they can be kept apart.
+#[derive(Debug, Clone, Copy)]
+struct Pinning {
+    server: usize,
+    load: usize,
+}
+
+impl Pinning {
+    /// The last core for the servers, the first for the load; `None` on one core or
+    /// without `taskset`.
+    fn detect() -> Option<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let taskset = Command::new("taskset")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        (cores >= 2 && taskset).then_some(Self {
+            server: cores - 1,
+            load: 0,
+        })
+    }
+
+    /// Pins this process (the load, and the wrk it starts) to its core.
+    fn pin_load(self) -> Result<(), Error> {
+        let status = Command::new("taskset")
+            .args(["-a", "-p", "-c", &self.load.to_string()])
+            .arg(std::process::id().to_string())
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err("taskset could not pin the load".into());
+        }
+        Ok(())
+    }
+}
+
+static PINNING: std::sync::OnceLock<Option<Pinning>> = std::sync::OnceLock::new();
+
 /// A server process, killed when dropped.
 struct Running {
     child: Child,
@@ -132,18 +178,27 @@ fn sibling(name: &str) -> PathBuf {
 }
 
 fn start(server: Server, scheme: &str) -> Result<Running, Error> {
-    let mut command = match server {
-        Server::Wm => {
-            let mut command = Command::new(sibling("wm"));
-            command.args(["echo", &format!("{scheme}://127.0.0.1:0")]);
-            command
-        }
-        Server::Anchor(kind) => {
-            let mut command = Command::new(sibling("anchor"));
-            command.args([kind, "127.0.0.1:0"]);
-            command
-        }
+    let (program, args) = match server {
+        Server::Wm => (
+            sibling("wm"),
+            ["echo".to_owned(), format!("{scheme}://127.0.0.1:0")],
+        ),
+        Server::Anchor(kind) => (
+            sibling("anchor"),
+            [kind.to_owned(), "127.0.0.1:0".to_owned()],
+        ),
     };
+    let mut command = match PINNING.get().copied().flatten() {
+        Some(pinning) => {
+            let mut command = Command::new("taskset");
+            command
+                .args(["-c", &pinning.server.to_string()])
+                .arg(&program);
+            command
+        }
+        None => Command::new(&program),
+    };
+    command.args(args);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -429,8 +484,19 @@ fn idle_memory(runtime: &tokio::runtime::Runtime, server: Server) -> Result<f64,
     Ok((after.saturating_sub(before) as f64 * 1024.0) / IDLE_CONNECTIONS as f64)
 }
 
-/// `wrk` against http://: requests/s and p99, plain or 16 pipelined.
-fn wrk(address: SocketAddr, pipelined: bool, duration: Duration) -> Result<(f64, String), Error> {
+/// What one wrk run measured.
+#[derive(Debug, Clone)]
+struct WrkResult {
+    requests_per_second: f64,
+    /// The server's CPU time per request.
+    cpu_per_request: Duration,
+    p99: String,
+}
+
+/// `wrk` against http://: requests/s, the server's CPU per request and p99, plain or 16
+/// pipelined.
+fn wrk(server: &Running, pipelined: bool, duration: Duration) -> Result<WrkResult, Error> {
+    let address = server.address;
     let mut command = Command::new("wrk");
     command.args([
         "-t1",
@@ -447,9 +513,11 @@ fn wrk(address: SocketAddr, pipelined: bool, duration: Duration) -> Result<(f64,
         command.arg("-s").arg(script);
     }
     command.arg(format!("http://{address}/"));
+    let cpu_before = cpu_time(server.child.id());
     let output = command.output()?;
+    let cpu = cpu_time(server.child.id()).saturating_sub(cpu_before);
     let text = String::from_utf8_lossy(&output.stdout);
-    let rate = text
+    let rate: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
@@ -461,7 +529,16 @@ fn wrk(address: SocketAddr, pipelined: bool, duration: Duration) -> Result<(f64,
         // With a pipelining script wrk times no request.
         .filter(|v| v != "0.00us")
         .unwrap_or_else(|| "n/a".to_owned());
-    Ok((rate, p99))
+    let requests = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse::<f64>().ok())
+        .unwrap_or(rate * duration.as_secs_f64());
+    Ok(WrkResult {
+        requests_per_second: rate,
+        cpu_per_request: Duration::from_secs_f64(cpu.as_secs_f64() / requests.max(1.0)),
+        p99,
+    })
 }
 
 /// Ten thousand connections need more descriptors than the usual soft limit of 1024.
@@ -508,28 +585,63 @@ fn drive(args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Which cells a run measures (`--only`).
+struct Selection(Option<Vec<String>>);
+
+impl Selection {
+    fn wants(&self, cell: &str) -> bool {
+        self.0
+            .as_ref()
+            .map_or(true, |cells| cells.iter().any(|c| c == cell))
+    }
+}
+
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--drive") {
         return drive(&args[2..]);
     }
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
     let quick = args.iter().any(|a| a == "--quick");
-    let (warmup, duration, rounds) = if quick {
+    let (warmup, duration, mut rounds) = if quick {
         (Duration::from_millis(300), Duration::from_secs(1), 1)
     } else {
-        (Duration::from_millis(300), Duration::from_secs(2), 3)
+        (Duration::from_millis(300), Duration::from_secs(2), 5)
     };
+    if let Some(n) = value("--rounds") {
+        rounds = n.parse().map_err(|_| "--rounds takes a number")?;
+    }
+    let only = Selection(value("--only").map(|v| v.split(',').map(str::to_owned).collect()));
     raise_fd_limit();
+    let pinning = *PINNING.get_or_init(Pinning::detect);
+    match pinning {
+        Some(pinning) => {
+            pinning.pin_load()?;
+            println!(
+                "Servers pinned to core {}, the load to core {}; {rounds} rounds, medians.",
+                pinning.server, pinning.load
+            );
+        }
+        None => println!("Not pinned (one core, or no taskset); {rounds} rounds, medians."),
+    }
+    println!();
     // The load runs on one thread, the server on another: the two cores of the machine.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
 
-    println!("| scheme | size | in flight | server | messages/s | ratio to best anchor | server CPU µs/msg | p99 | RSS MiB |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| scheme | size | in flight | server | messages/s | ratio to best anchor | server CPU µs/msg | CPU ratio to best anchor | p99 | RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for scheme in [Scheme::WebSocket, Scheme::Text, Scheme::Frame] {
         for size in [20, 16 * 1024] {
             for in_flight in [1, 16] {
+                if !only.wants(&format!("{}-{size}-{in_flight}", scheme.name())) {
+                    continue;
+                }
                 // The servers take turns, `rounds` times, so that a slow moment of the
                 // machine does not fall on one of them only; each figure is the median.
                 let servers = scheme.servers();
@@ -547,26 +659,37 @@ fn main() -> Result<(), Error> {
                     .zip(runs)
                     .map(|(server, runs)| (server, median(&runs)))
                     .collect();
-                let best_anchor = rows
-                    .iter()
-                    .filter(|(s, _)| *s != Server::Wm)
-                    .map(|(_, r)| r.messages_per_second)
-                    .fold(0.0, f64::max);
+                let anchors = || {
+                    rows.iter()
+                        .filter(|(s, _)| *s != Server::Wm)
+                        .map(|(_, r)| r)
+                };
+                let best_rate = anchors().map(|r| r.messages_per_second).fold(0.0, f64::max);
+                let best_cpu = anchors()
+                    .map(|r| r.cpu_per_message.as_secs_f64())
+                    .fold(f64::INFINITY, f64::min);
                 for (server, r) in &rows {
-                    let ratio = if *server == Server::Wm {
-                        format!("**{:.2}×**", r.messages_per_second / best_anchor)
+                    let cpu = r.cpu_per_message.as_secs_f64();
+                    let (rate_ratio, cpu_ratio) =
+                        (r.messages_per_second / best_rate, cpu / best_cpu);
+                    let (rate_ratio, cpu_ratio) = if *server == Server::Wm {
+                        (
+                            format!("**{rate_ratio:.2}×**"),
+                            format!("**{cpu_ratio:.2}×**"),
+                        )
                     } else {
-                        format!("{:.2}×", r.messages_per_second / best_anchor)
+                        (format!("{rate_ratio:.2}×"), format!("{cpu_ratio:.2}×"))
                     };
                     println!(
-                        "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} ms | {:.1} |",
+                        "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {} | {:.2} ms | {:.1} |",
                         scheme.name(),
                         if size == 20 { "20 B" } else { "16 KiB" },
                         in_flight,
                         server.name(),
                         r.messages_per_second,
-                        ratio,
-                        r.cpu_per_message.as_secs_f64() * 1e6,
+                        rate_ratio,
+                        cpu * 1e6,
+                        cpu_ratio,
                         r.p99.as_secs_f64() * 1e3,
                         r.rss_kib as f64 / 1024.0,
                     );
@@ -576,37 +699,65 @@ fn main() -> Result<(), Error> {
     }
 
     println!();
-    if Command::new("wrk").arg("--version").output().is_ok() {
-        println!("| http | server | requests/s | ratio | p99 |");
-        println!("|---|---|---|---|---|");
+    let wrk_found = Command::new("wrk").arg("--version").output().is_ok();
+    if only.wants("http") && wrk_found {
+        println!(
+            "| http | server | requests/s | ratio | server CPU µs/request | CPU ratio | p99 |"
+        );
+        println!("|---|---|---|---|---|---|---|");
         for pipelined in [false, true] {
             let mut wm_runs = Vec::new();
             let mut hyper_runs = Vec::new();
             for _ in 0..rounds {
                 let wm = start(Server::Wm, "http")?;
-                wm_runs.push(wrk(wm.address, pipelined, duration)?);
+                wm_runs.push(wrk(&wm, pipelined, duration)?);
                 drop(wm);
                 let hyper = start(Server::Anchor("hyper"), "http")?;
-                hyper_runs.push(wrk(hyper.address, pipelined, duration)?);
+                hyper_runs.push(wrk(&hyper, pipelined, duration)?);
                 drop(hyper);
             }
-            let by_rate = |runs: &mut Vec<(f64, String)>| {
-                runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-                runs[runs.len() / 2].clone()
+            // Medians of each figure.
+            let median = |runs: &[WrkResult]| {
+                let mid = |mut v: Vec<f64>| {
+                    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    v[v.len() / 2]
+                };
+                let mut by_rate = runs.to_vec();
+                by_rate.sort_by(|a, b| {
+                    a.requests_per_second
+                        .partial_cmp(&b.requests_per_second)
+                        .unwrap()
+                });
+                (
+                    mid(runs.iter().map(|r| r.requests_per_second).collect()),
+                    mid(runs
+                        .iter()
+                        .map(|r| r.cpu_per_request.as_secs_f64())
+                        .collect()),
+                    by_rate[by_rate.len() / 2].p99.clone(),
+                )
             };
-            let (wm_rate, wm_p99) = by_rate(&mut wm_runs);
-            let (hyper_rate, hyper_p99) = by_rate(&mut hyper_runs);
+            let (wm_rate, wm_cpu, wm_p99) = median(&wm_runs);
+            let (hyper_rate, hyper_cpu, hyper_p99) = median(&hyper_runs);
             let mode = if pipelined { "16 pipelined" } else { "plain" };
             println!(
-                "| {mode} | wm echo | {wm_rate:.0} | **{:.2}×** | {wm_p99} |",
-                wm_rate / hyper_rate
+                "| {mode} | wm echo | {wm_rate:.0} | **{:.2}×** | {:.2} | **{:.2}×** | {wm_p99} |",
+                wm_rate / hyper_rate,
+                wm_cpu * 1e6,
+                wm_cpu / hyper_cpu,
             );
-            println!("| {mode} | hyper hello | {hyper_rate:.0} | 1.00× | {hyper_p99} |");
+            println!(
+                "| {mode} | hyper hello | {hyper_rate:.0} | 1.00× | {:.2} | 1.00× | {hyper_p99} |",
+                hyper_cpu * 1e6
+            );
         }
-    } else {
+    } else if only.wants("http") {
         println!("(wrk not found: the http:// rows need Debian's wrk)");
     }
 
+    if !only.wants("idle") {
+        return Ok(());
+    }
     println!();
     println!("| idle WebSocket connections ({IDLE_CONNECTIONS}) | server | bytes of RSS per connection |");
     println!("|---|---|---|");

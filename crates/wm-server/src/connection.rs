@@ -230,6 +230,12 @@ pub(crate) struct Shared {
     /// The driver is running callbacks and writes once they return: sends need not wake
     /// it.
     pub(crate) dispatching: AtomicBool,
+    /// Set, under the state's lock, by whatever may stop the driver handing out the next
+    /// message (a close, a pause, a full send buffer, callbacks owed); cleared by the
+    /// driver, under the lock, when it finds the state open and not held back. While it is
+    /// clear, a protocol that [decodes apart](crate::protocols::DynProtocol::decodes_apart)
+    /// is decoded without the lock.
+    pub(crate) attention: AtomicBool,
 }
 
 /// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
@@ -272,6 +278,7 @@ impl Connection {
             }),
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
+            attention: AtomicBool::new(false),
         })))
     }
 
@@ -360,6 +367,7 @@ impl Connection {
             if buffered >= high {
                 state.events.refused += 1;
                 state.events.refused_at = Some((buffered, high));
+                self.0.attention.store(true, Ordering::Release);
                 drop(guard);
                 self.wake_for_events();
                 return Err(SendError::BufferFull {
@@ -377,8 +385,11 @@ impl Connection {
             state.protocol.encode(message, &mut state.out)?;
             state.messages_sent += 1;
             let now_full = !state.full && state.out.len() >= high;
-            state.full |= now_full;
-            state.events.buffer_full |= now_full;
+            if now_full {
+                state.full = true;
+                state.events.buffer_full = true;
+                self.0.attention.store(true, Ordering::Release);
+            }
             now_full
         };
         if now_full {
@@ -426,6 +437,7 @@ impl Connection {
             state.status = Status::Closing;
             state.draining = wait_for_peer;
             state.close = Some(CloseRequest::Graceful { wait_for_peer });
+            self.0.attention.store(true, Ordering::Release);
         }
         self.0.waker.wake();
     }
@@ -441,6 +453,7 @@ impl Connection {
         }
         state.status = Status::Closing;
         state.close = Some(CloseRequest::Abort);
+        self.0.attention.store(true, Ordering::Release);
         drop(state);
         self.0.waker.wake();
     }
@@ -448,7 +461,9 @@ impl Connection {
     /// Stops reading from the peer (Workerman's `pauseRecv`): the peer's data waits in the
     /// kernel, and its TCP window closes.
     pub fn pause_recv(&self) {
-        lock(&self.0.state).paused = true;
+        let mut state = lock(&self.0.state);
+        state.paused = true;
+        self.0.attention.store(true, Ordering::Release);
     }
 
     /// Reads again (Workerman's `resumeRecv`), starting with what was already read.

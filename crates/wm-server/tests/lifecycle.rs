@@ -158,6 +158,72 @@ async fn pause_recv_holds_messages_until_resume_and_keeps_their_order() {
     assert_eq!(read_n(&mut stream, 12).await, b"resumed\na\nb\n");
 }
 
+/// Text and frame connections decode without the connection's lock while nothing can stop
+/// the next message: a close or a pause from inside a callback must still stop the
+/// messages behind it in the same read.
+#[tokio::test]
+async fn a_close_or_pause_in_a_callback_stops_the_messages_behind_it_in_the_same_read() {
+    for (url, wire) in [
+        ("text://127.0.0.1:0", b"a\nclose\nb\nc\n".to_vec()),
+        (
+            "frame://127.0.0.1:0",
+            [frame(b"a"), frame(b"close"), frame(b"b"), frame(b"c")].concat(),
+        ),
+    ] {
+        let seen = log();
+        let handled = seen.clone();
+        let server = Worker::new(url)
+            .unwrap()
+            .on_message(move |connection, message| {
+                let text = match &message {
+                    Message::Text(text) => text.clone(),
+                    Message::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                    _ => return,
+                };
+                handled.lock().unwrap().push(text.clone());
+                if text == "close" {
+                    connection.close();
+                } else {
+                    let _ = connection.send(message);
+                }
+            })
+            .start()
+            .unwrap();
+        let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+        stream.write_all(&wire).await.unwrap();
+        let echoed = read_to_end(&mut stream).await;
+        let expected = if url.starts_with("text") {
+            b"a\n".to_vec()
+        } else {
+            frame(b"a")
+        };
+        assert_eq!(echoed, expected, "{url}");
+        assert_eq!(entries(&seen), ["a", "close"], "{url}");
+        server.stop();
+    }
+    // A pause from the callback, and a resume from elsewhere: the lines behind it wait.
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, message| {
+            let Message::Text(line) = message else { return };
+            let _ = connection.send(line.as_str());
+            if line == "pause" {
+                connection.pause_recv();
+                let connection = connection.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let _ = connection.send("resumed");
+                    connection.resume_recv();
+                });
+            }
+        })
+        .start()
+        .unwrap();
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    stream.write_all(b"pause\nx\ny\n").await.unwrap();
+    assert_eq!(read_n(&mut stream, 18).await, b"pause\nresumed\nx\ny\n");
+}
+
 #[tokio::test]
 async fn an_oversized_text_line_closes_the_connection_with_a_protocol_error() {
     let errors = log();

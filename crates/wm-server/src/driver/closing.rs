@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::{Driver, Io, Phase, READ_SIZE};
 use crate::connection::{lock, CloseRequest};
-use crate::protocols::decode_guarded;
+use crate::protocols::{decode_guarded, DynProtocol};
 use crate::stats::Counters;
 use crate::{ConnectionError, TimeoutKind};
 
@@ -78,10 +78,18 @@ impl<S: Io> Driver<S> {
     /// Decodes what arrived while closing, for the protocol's sake (a WebSocket sees the
     /// peer's close), and drops the messages; `false` if decoding failed.
     fn drain_decoded(&mut self) -> bool {
-        let mut state = lock(&self.conn.0.state);
+        let mut guard = match self.decoder {
+            Some(_) => None,
+            None => Some(lock(&self.conn.0.state)),
+        };
         loop {
             let counters = &self.conn.0.endpoint.counters;
-            let decoded = decode_guarded(&mut *state.protocol, &mut self.read, false, counters);
+            let protocol: &mut dyn DynProtocol = match (&mut self.decoder, &mut guard) {
+                (Some(decoder), _) => &mut **decoder,
+                (None, Some(state)) => &mut *state.protocol,
+                (None, None) => return true,
+            };
+            let decoded = decode_guarded(protocol, &mut self.read, false, counters);
             match decoded {
                 Ok(Some(_)) => {}
                 Ok(None) => return true,

@@ -7,7 +7,7 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use std::time::Duration;
@@ -21,7 +21,7 @@ mod closing;
 mod transport;
 
 use crate::connection::{lock, CloseRequest, Connection, Events, Status};
-use crate::protocols::{decode_guarded, CloseReason, DecodeError};
+use crate::protocols::{decode_guarded, CloseReason, DecodeError, DynProtocol};
 use crate::stats::Counters;
 use crate::{ConnectionError, TimeoutKind};
 pub(crate) use transport::Io;
@@ -46,8 +46,9 @@ fn later(at: Instant, timeout: Duration) -> Instant {
 struct Snapshot {
     /// A close request waits (nothing was written).
     close_pending: bool,
-    /// The send buffer drained below the low watermark: reading may go on.
-    drained: bool,
+    /// The send buffer drained below the low watermark (reading may go on), or the
+    /// protocol's own output filled it (`on_buffer_full` is owed): another pass is due.
+    another_pass: bool,
     finished: bool,
     handshaking: bool,
     reading_head: bool,
@@ -79,6 +80,10 @@ enum Phase {
 pub(crate) struct Driver<S> {
     io: S,
     conn: Connection,
+    /// The protocol's decoding side, for a protocol that
+    /// [decodes apart](crate::protocols::DynProtocol::decodes_apart): used without the
+    /// connection's lock.
+    decoder: Option<Box<dyn DynProtocol>>,
     read: BytesMut,
     /// The room the next read gets (see [`MAX_READ_SIZE`]).
     read_size: usize,
@@ -125,9 +130,17 @@ impl<S: Io> Driver<S> {
         // Counted until dropped, lingering included: a stop waits for it.
         conn.0.endpoint.drivers.fetch_add(1, Ordering::AcqRel);
         let now = Instant::now();
+        let apart = lock(&conn.0.state).protocol.decodes_apart();
+        // A factory that panics the second time leaves decoding under the lock.
+        let decoder = if apart {
+            conn.0.endpoint.protocol()
+        } else {
+            None
+        };
         Self {
             io,
             conn,
+            decoder,
             read: BytesMut::new(),
             read_size: READ_SIZE,
             eof: false,
@@ -219,6 +232,9 @@ impl<S: Io> Driver<S> {
         loop {
             let (close, paused) = match &seen {
                 Some(snapshot) => (None, snapshot.paused),
+                // Nothing has happened since the state was last found open and not held
+                // back, with no callbacks owed (see `Shared::attention`).
+                None if !self.conn.0.attention.load(Ordering::Acquire) => (None, false),
                 None => {
                     let mut state = lock(&self.conn.0.state);
                     let events = state.events.take();
@@ -267,7 +283,7 @@ impl<S: Io> Driver<S> {
                 Some(snapshot) if !progress => (Poll::Ready(Ok(())), snapshot),
                 _ => self.poll_write_out(cx),
             };
-            progress |= snapshot.drained;
+            progress |= snapshot.another_pass;
             if snapshot.close_pending {
                 // Not written: an abort drops what the handler just queued; a graceful
                 // close writes it in its own phase.
@@ -293,7 +309,7 @@ impl<S: Io> Driver<S> {
             if progress {
                 // Only a clean pass is remembered: everything written, no callback run.
                 let clean = matches!(written, Poll::Ready(Ok(())))
-                    && !snapshot.drained
+                    && !snapshot.another_pass
                     && !snapshot.finished;
                 seen = clean.then_some(snapshot);
                 continue;
@@ -354,6 +370,7 @@ impl<S: Io> Driver<S> {
                 state.close = Some(CloseRequest::Graceful {
                     wait_for_peer: true,
                 });
+                self.conn.0.attention.store(true, Ordering::Release);
             }
             owed
         };
@@ -370,6 +387,7 @@ impl<S: Io> Driver<S> {
         if state.status == Status::Open {
             state.status = Status::Closing;
             state.close = Some(CloseRequest::Graceful { wait_for_peer });
+            self.conn.0.attention.store(true, Ordering::Release);
         }
     }
 
@@ -388,7 +406,30 @@ impl<S: Io> Driver<S> {
         let mut received = 0u64;
         let mut failure = None;
         loop {
-            let (decoded, opening, events) = {
+            if received > 0
+                && self.read.is_empty()
+                && !eof
+                && !shared.attention.load(Ordering::Acquire)
+            {
+                // Nothing left to decode after a message, and no callbacks owed (they
+                // must run before the write, whose drain may follow them): no lock and no
+                // decode, which could only find nothing. What the protocol answered by
+                // itself meanwhile (a pong) joins the send buffer in `poll_write_out`,
+                // counted there.
+                self.undecoded = false;
+                break;
+            }
+            let counters = &shared.endpoint.counters;
+            let apart = match &mut self.decoder {
+                // Nothing has happened that could stop the next message (a close, a
+                // pause, a full buffer, callbacks owed): no lock to decode it.
+                Some(decoder) if !shared.attention.load(Ordering::Acquire) => Some(decoder),
+                _ => None,
+            };
+            let (decoded, opening, events) = if let Some(decoder) = apart {
+                let decoded = decode_guarded(&mut **decoder, &mut self.read, eof, counters);
+                (decoded, None, Events::default())
+            } else {
                 let mut guard = lock(&shared.state);
                 let state = &mut *guard;
                 let events = state.events.take();
@@ -396,20 +437,19 @@ impl<S: Io> Driver<S> {
                 // joins the send buffer and counts against the high watermark: a peer
                 // that pings and never reads is held back like one that sends requests
                 // and never reads.
-                if state.protocol.take_output(&mut state.out) > 0
-                    && !state.full
-                    && state.out.len() >= high
-                {
-                    state.full = true;
-                    state.events.buffer_full = true;
-                }
+                take_output_counted(state, high, &shared.attention);
                 if state.status != Status::Open || state.held_back() {
                     drop(guard);
                     self.run_events(events);
                     break;
                 }
-                let counters = &shared.endpoint.counters;
-                let decoded = decode_guarded(&mut *state.protocol, &mut self.read, eof, counters);
+                // The events owed are taken, and nothing stops the next message.
+                shared.attention.store(false, Ordering::Relaxed);
+                let protocol = match &mut self.decoder {
+                    Some(decoder) => &mut **decoder,
+                    None => &mut *state.protocol,
+                };
+                let decoded = decode_guarded(protocol, &mut self.read, eof, counters);
                 // The handshake ends before the first message after it is decoded; a
                 // refused upgrade finishes the protocol: no on_open for it.
                 let opening = if self.opened
@@ -459,10 +499,16 @@ impl<S: Io> Driver<S> {
 
     /// Runs the callbacks that sends from anywhere owe this connection, here on its own
     /// task: `on_buffer_full`, and `on_error` for each send refused on a full buffer.
+    #[inline]
     fn run_events(&self, events: Events) {
-        if events.is_empty() {
-            return;
+        if !events.is_empty() {
+            self.run_owed_events(events);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn run_owed_events(&self, events: Events) {
         if events.buffer_full {
             self.conn
                 .callback(|handler, conn| handler.on_buffer_full(conn));
@@ -516,7 +562,7 @@ impl<S: Io> Driver<S> {
             let state = &mut *guard;
             let snapshot = Snapshot {
                 close_pending: state.close.is_some(),
-                drained: false,
+                another_pass: false,
                 finished: false,
                 handshaking: false,
                 reading_head: false,
@@ -525,7 +571,14 @@ impl<S: Io> Driver<S> {
             if snapshot.close_pending {
                 return (Poll::Ready(Ok(())), snapshot);
             }
-            state.protocol.take_output(&mut state.out);
+            let full_before = state.full;
+            take_output_counted(
+                state,
+                shared.endpoint.options.send_high_watermark,
+                &shared.attention,
+            );
+            // Protocol output reached the watermark here: on_buffer_full is owed now.
+            let events_owed = state.full && !full_before;
             let result = loop {
                 if state.out.is_empty() {
                     break Poll::Ready(Ok(()));
@@ -550,7 +603,7 @@ impl<S: Io> Driver<S> {
             let sent = std::mem::take(&mut state.messages_sent);
             Counters::add(&shared.endpoint.counters.messages_sent, sent);
             let snapshot = Snapshot {
-                drained,
+                another_pass: drained || events_owed,
                 finished: state.protocol.finished(),
                 handshaking: state.protocol.handshaking(),
                 reading_head: state.protocol.reading_head(),
@@ -589,7 +642,7 @@ impl<S: Io> Driver<S> {
         snapshot: &Snapshot,
         paused: bool,
     ) -> Option<TimeoutKind> {
-        let options = *self.options();
+        let options = &self.conn.0.endpoint.options;
         let Snapshot {
             handshaking,
             reading_head,
@@ -623,7 +676,9 @@ impl<S: Io> Driver<S> {
         let Some((deadline, kind)) = nearest else {
             // A timer left registered (the handshake's, once it is done) would make the
             // runtime read the clock each time it waits for events.
-            self.timer = None;
+            if self.timer.is_some() {
+                self.timer = None;
+            }
             return None;
         };
         if self.poll_timer(cx, deadline) {
@@ -666,5 +721,16 @@ impl<S: Io> Driver<S> {
             .open_connections
             .fetch_sub(1, Ordering::Relaxed);
         self.conn.callback(|handler, conn| handler.on_close(conn));
+    }
+}
+
+/// Moves what the protocol queued by itself (a 101, a pong, a close) into the send buffer,
+/// counting it against the high watermark as a send is: a peer that pings and never reads
+/// is held back like one that sends requests and never reads.
+fn take_output_counted(state: &mut crate::connection::State, high: usize, attention: &AtomicBool) {
+    if state.protocol.take_output(&mut state.out) > 0 && !state.full && state.out.len() >= high {
+        state.full = true;
+        state.events.buffer_full = true;
+        attention.store(true, Ordering::Release);
     }
 }

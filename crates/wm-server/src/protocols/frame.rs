@@ -28,6 +28,10 @@ impl DynProtocol for FrameProtocol {
         "frame"
     }
 
+    fn decodes_apart(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
         Ok(self

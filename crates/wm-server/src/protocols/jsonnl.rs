@@ -36,6 +36,10 @@ impl DynProtocol for JsonNlServerProtocol {
         "jsonnl"
     }
 
+    fn decodes_apart(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
         Ok(self

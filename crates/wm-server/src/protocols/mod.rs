@@ -139,6 +139,15 @@ pub trait DynProtocol: Send + 'static {
     fn reading_head(&self) -> bool {
         false
     }
+
+    /// Decoding shares no state with the rest of the protocol: it queues no output of
+    /// its own, there is no handshake, and nothing decoded finishes the protocol. The
+    /// driver then decodes with an instance of its own, made by the same factory, and
+    /// takes the connection's lock only to encode (text, frame, JSON lines and raw
+    /// bytes). `false` by default: decoding happens under the connection's lock.
+    fn decodes_apart(&self) -> bool {
+        false
+    }
 }
 
 /// Decodes with `protocol`, turning a panic in it (a protocol of the application's own, a

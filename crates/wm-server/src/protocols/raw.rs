@@ -24,6 +24,10 @@ impl DynProtocol for RawProtocol {
         self.scheme
     }
 
+    fn decodes_apart(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
         if src.is_empty() {
