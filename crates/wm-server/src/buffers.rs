@@ -33,6 +33,10 @@ pub(crate) fn take(room: usize) -> BytesMut {
     let mut buf = POOL
         .with(|pool| {
             let mut pool = pool.borrow_mut();
+            // Most often the last one given back fits.
+            if pool.last().is_some_and(|buf| buf.capacity() >= room) {
+                return pool.pop();
+            }
             // Among the last few given back, the first large enough (reads and sends
             // of different sizes share the pool); else the last, grown.
             let fits = pool

@@ -586,7 +586,13 @@ impl<S: Io> Driver<S> {
                 match Pin::new(&mut self.io).poll_write(cx, &state.out) {
                     Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                     Poll::Ready(Ok(n)) => {
-                        state.out.advance(n);
+                        if n == state.out.len() {
+                            // All written: the buffer's room is whole again, without the
+                            // reclaim an advanced buffer needs before it is pooled.
+                            state.out.clear();
+                        } else {
+                            state.out.advance(n);
+                        }
                         written += n;
                     }
                     Poll::Ready(Err(error)) => break Poll::Ready(Err(error)),
