@@ -15,6 +15,8 @@
 //!   answered and closes echoed through [`Protocol::take_output`], limits ([`Config`])
 //!   checked on each header before any payload is buffered. A protocol error queues a
 //!   close frame with the code it calls for ([`Error::close_code`]: 1002, 1007, 1009).
+//! * [`deflate`]: permessage-deflate (RFC 7692); so far its negotiation, parsed and
+//!   checked for both ends (the handshakes do not use it yet).
 //! * [`handshake`]: the opening handshake for both ends, parsed without rescanning;
 //!   refusals answered 400 / 426 / 431; [`handshake::ServerOptions`] selects a
 //!   subprotocol and may refuse a request by path, headers or `Origin`.
@@ -114,6 +116,7 @@ pub mod close;
 mod config;
 #[cfg(feature = "net")]
 mod connect;
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
