@@ -201,6 +201,49 @@ async fn a_close_or_pause_in_a_callback_stops_the_messages_behind_it_in_the_same
         assert_eq!(entries(&seen), ["a", "close"], "{url}");
         server.stop();
     }
+    // A WebSocket decodes its small frames without the lock too: the same holds, with a
+    // ping (decoded under the lock) among them.
+    let seen = log();
+    let handled = seen.clone();
+    let server = Worker::new("websocket://127.0.0.1:0")
+        .unwrap()
+        .on_message(move |connection, message| {
+            let Message::Text(text) = message else { return };
+            handled.lock().unwrap().push(text.clone());
+            if text == "close" {
+                connection.close();
+            } else {
+                let _ = connection.send(text);
+            }
+        })
+        .start()
+        .unwrap();
+    let mut stream = ws_by_hand(addr(&server)).await;
+    // Masked with a zero key: the payload goes as it is.
+    let masked = |b0: u8, payload: &[u8]| {
+        [&[b0, 0x80 | payload.len() as u8, 0, 0, 0, 0][..], payload].concat()
+    };
+    let wire = [
+        masked(0x81, b"a"),
+        masked(0x89, b""),
+        masked(0x81, b"close"),
+        masked(0x81, b"b"),
+    ]
+    .concat();
+    stream.write_all(&wire).await.unwrap();
+    // The echo of "a", the pong, then the close (1000): nothing for "b".
+    assert_eq!(
+        read_n(&mut stream, 9).await,
+        [0x81, 1, b'a', 0x8a, 0, 0x88, 2, 0x03, 0xe8]
+    );
+    assert_eq!(entries(&seen), ["a", "close"]);
+    stream
+        .write_all(&masked(0x88, &[0x03, 0xe8]))
+        .await
+        .unwrap();
+    assert_eq!(read_to_end(&mut stream).await, b"");
+    server.stop();
+
     // A pause from the callback, and a resume from elsewhere: the lines behind it wait.
     let server = Worker::new("text://127.0.0.1:0")
         .unwrap()

@@ -139,7 +139,7 @@ pub use error::{CloseCode, Error, FrameError};
 pub use frame::Role;
 pub use mask::apply_mask;
 pub use message::Message;
-pub use protocol::{State, WebSocket, MAX_QUEUED_PONGS};
+pub use protocol::{SmallFrames, State, WebSocket, MAX_QUEUED_PONGS};
 #[cfg(feature = "tokio")]
 pub use stream::{accept, accept_with, connect, connect_with, WebSocketStream};
 // The shared pieces this crate's protocols are built on, re-exported so that a project

@@ -84,6 +84,9 @@ pub(crate) struct Driver<S> {
     /// [decodes apart](crate::protocols::DynProtocol::decodes_apart): used without the
     /// connection's lock.
     decoder: Option<Box<dyn DynProtocol>>,
+    /// A WebSocket's small-frame decoder, while the protocol (as the last locked decode
+    /// left it) lets it take the next frame: used without the connection's lock.
+    small_frames: Option<wm_websocket::SmallFrames>,
     read: BytesMut,
     /// The room the next read gets (see [`MAX_READ_SIZE`]).
     read_size: usize,
@@ -141,6 +144,7 @@ impl<S: Io> Driver<S> {
             io,
             conn,
             decoder,
+            small_frames: None,
             read: BytesMut::new(),
             read_size: READ_SIZE,
             eof: false,
@@ -420,14 +424,26 @@ impl<S: Io> Driver<S> {
                 break;
             }
             let counters = &shared.endpoint.counters;
-            let apart = match &mut self.decoder {
-                // Nothing has happened that could stop the next message (a close, a
-                // pause, a full buffer, callbacks owed): no lock to decode it.
-                Some(decoder) if !shared.attention.load(Ordering::Acquire) => Some(decoder),
+            // Nothing has happened that could stop the next message (a close, a pause, a
+            // full buffer, callbacks owed): it may be decoded without the lock, by the
+            // protocol's own decoder or, for a WebSocket between messages, as a small
+            // frame (anything else goes on to the locked path).
+            let calm = !shared.attention.load(Ordering::Acquire);
+            let quick = match (&mut self.decoder, self.small_frames) {
+                (Some(decoder), _) if calm => Some(decode_guarded(
+                    &mut **decoder,
+                    &mut self.read,
+                    eof,
+                    counters,
+                )),
+                // A small frame is text or binary, never a close.
+                (None, Some(small)) if calm => small
+                    .decode(&mut self.read)
+                    .and_then(crate::protocols::websocket::message)
+                    .map(|message| Ok(Some(message))),
                 _ => None,
             };
-            let (decoded, opening, events) = if let Some(decoder) = apart {
-                let decoded = decode_guarded(&mut **decoder, &mut self.read, eof, counters);
+            let (decoded, opening, events) = if let Some(decoded) = quick {
                 (decoded, None, Events::default())
             } else {
                 let mut guard = lock(&shared.state);
@@ -461,6 +477,12 @@ impl<S: Io> Driver<S> {
                 } else {
                     self.opened = true;
                     state.protocol.take_opening()
+                };
+                // Only after on_open's turn: the quick path hands out no opening.
+                self.small_frames = if self.opened {
+                    state.protocol.small_frames()
+                } else {
+                    None
                 };
                 (decoded, opening, events)
             };

@@ -25,7 +25,7 @@ mod http;
 mod jsonnl;
 mod raw;
 mod text;
-mod websocket;
+pub(crate) mod websocket;
 
 pub use custom::Custom;
 pub use frame::FrameProtocol;
@@ -147,6 +147,16 @@ pub trait DynProtocol: Send + 'static {
     /// bytes). `false` by default: decoding happens under the connection's lock.
     fn decodes_apart(&self) -> bool {
         false
+    }
+
+    /// For a WebSocket: its decoder of whole small text and binary frames, while the
+    /// protocol is between messages and open
+    /// ([`WebSocket::small_frames`](wm_websocket::WebSocket::small_frames)). The driver
+    /// decodes such frames with it, without the connection's lock, until the protocol
+    /// decodes again; everything else goes to [`decode`](Self::decode). `None` by
+    /// default.
+    fn small_frames(&self) -> Option<wm_websocket::SmallFrames> {
+        None
     }
 }
 

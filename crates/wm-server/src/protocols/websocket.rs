@@ -50,7 +50,7 @@ impl WebSocketProtocol {
     }
 }
 
-fn message(message: wm_websocket::Message) -> Option<Message> {
+pub(crate) fn message(message: wm_websocket::Message) -> Option<Message> {
     match message {
         wm_websocket::Message::Text(text) => Some(Message::Text(text)),
         wm_websocket::Message::Binary(data) => Some(Message::Binary(data)),
@@ -65,6 +65,11 @@ fn message(message: wm_websocket::Message) -> Option<Message> {
 impl DynProtocol for WebSocketProtocol {
     fn scheme(&self) -> &'static str {
         "websocket"
+    }
+
+    #[inline]
+    fn small_frames(&self) -> Option<wm_websocket::SmallFrames> {
+        self.socket.small_frames()
     }
 
     #[inline]

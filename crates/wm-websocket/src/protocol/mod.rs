@@ -112,9 +112,9 @@ pub struct WebSocket {
     close_queued: bool,
     request: Option<Request>,
     response: Option<Response>,
-    /// The largest payload the small-frame fast path may take: 125, or less if a limit is
+    /// The small-frame fast path: payloads of up to 125 bytes, or less if a limit is
     /// lower.
-    small_limit: usize,
+    small: SmallFrames,
     /// Payload bytes unmasked or UTF-8 checked so far, for the never-rescan tests.
     #[cfg(test)]
     processed: usize,
@@ -161,9 +161,12 @@ impl WebSocket {
             close_queued: false,
             request: None,
             response: None,
-            small_limit: MAX_CONTROL_PAYLOAD
-                .min(config.max_frame_size)
-                .min(config.max_message_size),
+            small: SmallFrames {
+                role,
+                limit: MAX_CONTROL_PAYLOAD
+                    .min(config.max_frame_size)
+                    .min(config.max_message_size),
+            },
             #[cfg(test)]
             processed: 0,
         }
@@ -457,53 +460,19 @@ impl WebSocket {
         }))
     }
 
-    /// The common case in one place: a whole, unfragmented text or binary frame of at most
-    /// 125 bytes at the front of `src`, with no message in progress. Anything else, or
-    /// anything wrong, returns `None` with `src` as it was, for the general path.
+    /// The decoder of whole, unfragmented text and binary frames of up to 125 bytes, if
+    /// the connection is where it may take the next frame: open (or closing) and between
+    /// messages and frames. While that holds, and until this protocol decodes again, the
+    /// next such frame needs nothing of this state: a server may decode it with the
+    /// returned decoder alone, without the lock that guards the protocol, and hand the rest
+    /// (control frames, fragments, anything wrong) to [`decode`](Protocol::decode).
     #[inline]
-    fn decode_small(&mut self, src: &mut BytesMut) -> Option<Message> {
-        let (&[b0, b1], _) = src.split_first_chunk::<2>()?;
-        let length = usize::from(b1 & 0x7F);
-        let masked = b1 & 0x80 != 0;
-        // 0x81 / 0x82: FIN, no reserved bits, text / binary.
-        if (b0 != 0x81 && b0 != 0x82)
-            || length > self.small_limit
-            || masked != (self.role == Role::Server)
-            || self.message.is_some()
-        {
-            return None;
-        }
-        let header_length = if masked { 6 } else { 2 };
-        let frame = src.get_mut(..header_length + length)?;
-        let (header, payload) = frame.split_at_mut(header_length);
-        let key = header.last_chunk::<4>().copied();
-        if let (true, Some(key)) = (masked, key) {
-            apply_mask(payload, key, 0);
-        }
-        let message = if b0 == 0x82 {
-            // Cut header and payload off together, then step over the header in the
-            // `Bytes`: a pointer bump, where `BytesMut::advance` on the read buffer is an
-            // out-of-line call per frame (callgrind: 23 instructions a frame).
-            let mut payload = src.split_to(header_length + length).freeze();
-            payload.advance(header_length);
-            Message::Binary(payload)
-        } else {
-            match simdutf8::basic::from_utf8(payload) {
-                Ok(text) => {
-                    let text = text.to_owned();
-                    src.advance(header_length + length);
-                    Message::Text(text)
-                }
-                Err(_) => {
-                    // Put the mask back; the general path reports where it went wrong.
-                    if let (true, Some(key)) = (masked, key) {
-                        apply_mask(payload, key, 0);
-                    }
-                    return None;
-                }
-            }
-        };
-        Some(message)
+    pub fn small_frames(&self) -> Option<SmallFrames> {
+        (matches!(self.phase, Phase::Open)
+            && self.frame.is_none()
+            && self.message.is_none()
+            && matches!(self.state, State::Open | State::Closing))
+        .then_some(self.small)
     }
 
     #[inline(never)]
@@ -625,14 +594,77 @@ impl WebSocket {
     }
 }
 
+/// The common case in one place: a whole, unfragmented text or binary frame of at most
+/// 125 bytes (less if a limit is lower), from a client to a server or the other way. See
+/// [`WebSocket::small_frames`]: valid only between messages of an open connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmallFrames {
+    role: Role,
+    limit: usize,
+}
+
+impl SmallFrames {
+    /// The frame at the front of `src` as a message, if it is one this decoder takes
+    /// (whole, FIN, text or binary, no reserved bits, masked as the role requires, within
+    /// the limit, its text UTF-8). Anything else, or anything wrong, returns `None` with
+    /// `src` as it was, for the protocol's general path.
+    #[inline]
+    pub fn decode(&self, src: &mut BytesMut) -> Option<Message> {
+        let (&[b0, b1], _) = src.split_first_chunk::<2>()?;
+        let length = usize::from(b1 & 0x7F);
+        let masked = b1 & 0x80 != 0;
+        // 0x81 / 0x82: FIN, no reserved bits, text / binary.
+        if (b0 != 0x81 && b0 != 0x82)
+            || length > self.limit
+            || masked != (self.role == Role::Server)
+        {
+            return None;
+        }
+        let header_length = if masked { 6 } else { 2 };
+        let frame = src.get_mut(..header_length + length)?;
+        let (header, payload) = frame.split_at_mut(header_length);
+        let key = header.last_chunk::<4>().copied();
+        if let (true, Some(key)) = (masked, key) {
+            apply_mask(payload, key, 0);
+        }
+        let message = if b0 == 0x82 {
+            // Cut header and payload off together, then step over the header in the
+            // `Bytes`: a pointer bump, where `BytesMut::advance` on the read buffer is an
+            // out-of-line call per frame (callgrind: 23 instructions a frame).
+            let mut payload = src.split_to(header_length + length).freeze();
+            payload.advance(header_length);
+            Message::Binary(payload)
+        } else {
+            match simdutf8::basic::from_utf8(payload) {
+                Ok(text) => {
+                    let text = text.to_owned();
+                    src.advance(header_length + length);
+                    Message::Text(text)
+                }
+                Err(_) => {
+                    // Put the mask back; the general path reports where it went wrong.
+                    if let (true, Some(key)) = (masked, key) {
+                        apply_mask(payload, key, 0);
+                    }
+                    return None;
+                }
+            }
+        };
+        Some(message)
+    }
+}
+
 impl Protocol for WebSocket {
     type Message = Message;
     type Error = Error;
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
-        if self.frame.is_none() && matches!(self.state, State::Open | State::Closing) {
-            if let Some(message) = self.decode_small(src) {
+        if self.frame.is_none()
+            && self.message.is_none()
+            && matches!(self.state, State::Open | State::Closing)
+        {
+            if let Some(message) = self.small.decode(src) {
                 return Ok(Some(message));
             }
         }
