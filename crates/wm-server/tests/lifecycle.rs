@@ -158,6 +158,29 @@ async fn pause_recv_holds_messages_until_resume_and_keeps_their_order() {
     assert_eq!(read_n(&mut stream, 12).await, b"resumed\na\nb\n");
 }
 
+/// A listener that logs each text or binary message it hands out and echoes it, except
+/// `close`, on which it closes the connection.
+fn echo_until_close(url: &str, seen: &Log) -> wm_server::WorkerHandle {
+    let handled = seen.clone();
+    Worker::new(url)
+        .unwrap()
+        .on_message(move |connection, message| {
+            let text = match &message {
+                Message::Text(text) => text.clone(),
+                Message::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                _ => return,
+            };
+            handled.lock().unwrap().push(text.clone());
+            if text == "close" {
+                connection.close();
+            } else {
+                let _ = connection.send(message);
+            }
+        })
+        .start()
+        .unwrap()
+}
+
 /// Text and frame connections decode without the connection's lock while nothing can stop
 /// the next message: a close or a pause from inside a callback must still stop the
 /// messages behind it in the same read.
@@ -171,24 +194,7 @@ async fn a_close_or_pause_in_a_callback_stops_the_messages_behind_it_in_the_same
         ),
     ] {
         let seen = log();
-        let handled = seen.clone();
-        let server = Worker::new(url)
-            .unwrap()
-            .on_message(move |connection, message| {
-                let text = match &message {
-                    Message::Text(text) => text.clone(),
-                    Message::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                    _ => return,
-                };
-                handled.lock().unwrap().push(text.clone());
-                if text == "close" {
-                    connection.close();
-                } else {
-                    let _ = connection.send(message);
-                }
-            })
-            .start()
-            .unwrap();
+        let server = echo_until_close(url, &seen);
         let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
         stream.write_all(&wire).await.unwrap();
         let echoed = read_to_end(&mut stream).await;
@@ -204,20 +210,7 @@ async fn a_close_or_pause_in_a_callback_stops_the_messages_behind_it_in_the_same
     // A WebSocket decodes its small frames without the lock too: the same holds, with a
     // ping (decoded under the lock) among them.
     let seen = log();
-    let handled = seen.clone();
-    let server = Worker::new("websocket://127.0.0.1:0")
-        .unwrap()
-        .on_message(move |connection, message| {
-            let Message::Text(text) = message else { return };
-            handled.lock().unwrap().push(text.clone());
-            if text == "close" {
-                connection.close();
-            } else {
-                let _ = connection.send(text);
-            }
-        })
-        .start()
-        .unwrap();
+    let server = echo_until_close("websocket://127.0.0.1:0", &seen);
     let mut stream = ws_by_hand(addr(&server)).await;
     // Masked with a zero key: the payload goes as it is.
     let masked = |b0: u8, payload: &[u8]| {

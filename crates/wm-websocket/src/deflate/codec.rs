@@ -9,6 +9,7 @@
 //! megabyte.
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 use bytes::BytesMut;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -53,9 +54,33 @@ fn inflate_window(bits: u8) -> u8 {
     bits.clamp(9, 15)
 }
 
+/// A thread's idle contexts of one direction, each under the parameters it was made with.
+type Pool<K, C> = RefCell<Vec<(K, Box<C>)>>;
+
 thread_local! {
-    static DEFLATERS: RefCell<Vec<(u8, u32, Box<Compress>)>> = const { RefCell::new(Vec::new()) };
-    static INFLATERS: RefCell<Vec<(u8, Box<Decompress>)>> = const { RefCell::new(Vec::new()) };
+    /// Keyed by window bits and level.
+    static DEFLATERS: Pool<(u8, u32), Compress> = const { RefCell::new(Vec::new()) };
+    /// Keyed by window bits.
+    static INFLATERS: Pool<u8, Decompress> = const { RefCell::new(Vec::new()) };
+}
+
+/// An idle context made with `key`, from the thread's pool.
+fn take_pooled<K: PartialEq, C>(pool: &'static LocalKey<Pool<K, C>>, key: &K) -> Option<Box<C>> {
+    pool.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let at = pool.iter().rposition(|(k, _)| k == key)?;
+        Some(pool.swap_remove(at).1)
+    })
+}
+
+/// Keeps a reset context for the next message that needs one, up to [`POOLED_CONTEXTS`].
+fn give_pooled<K, C>(pool: &'static LocalKey<Pool<K, C>>, key: K, context: Box<C>) {
+    pool.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOLED_CONTEXTS {
+            pool.push((key, context));
+        }
+    });
 }
 
 /// Compresses whole messages with one side's agreed window and context takeover.
@@ -87,21 +112,13 @@ impl MessageDeflater {
     fn context(&mut self) -> &mut Compress {
         let (bits, level) = (deflate_window(self.window_bits), self.level);
         self.context.get_or_insert_with(|| {
-            DEFLATERS
-                .with(|pool| {
-                    let mut pool = pool.borrow_mut();
-                    let at = pool
-                        .iter()
-                        .rposition(|(b, l, _)| *b == bits && *l == level)?;
-                    Some(pool.swap_remove(at).2)
-                })
-                .unwrap_or_else(|| {
-                    Box::new(Compress::new_with_window_bits(
-                        Compression::new(level),
-                        false,
-                        bits,
-                    ))
-                })
+            take_pooled(&DEFLATERS, &(bits, level)).unwrap_or_else(|| {
+                Box::new(Compress::new_with_window_bits(
+                    Compression::new(level),
+                    false,
+                    bits,
+                ))
+            })
         })
     }
 
@@ -146,17 +163,11 @@ impl MessageDeflater {
 
     /// Hands the context back to the thread's pool (reset), or drops it.
     fn release(&mut self) {
-        let Some(mut context) = self.context.take() else {
-            return;
-        };
-        context.reset();
-        let key = (deflate_window(self.window_bits), self.level);
-        DEFLATERS.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if pool.len() < POOLED_CONTEXTS {
-                pool.push((key.0, key.1, context));
-            }
-        });
+        if let Some(mut context) = self.context.take() {
+            context.reset();
+            let key = (deflate_window(self.window_bits), self.level);
+            give_pooled(&DEFLATERS, key, context);
+        }
     }
 }
 
@@ -198,12 +209,7 @@ impl MessageInflater {
     fn context(&mut self) -> &mut Decompress {
         let bits = inflate_window(self.window_bits);
         self.context.get_or_insert_with(|| {
-            INFLATERS
-                .with(|pool| {
-                    let mut pool = pool.borrow_mut();
-                    let at = pool.iter().rposition(|(b, _)| *b == bits)?;
-                    Some(pool.swap_remove(at).1)
-                })
+            take_pooled(&INFLATERS, &bits)
                 .unwrap_or_else(|| Box::new(Decompress::new_with_window_bits(false, bits)))
         })
     }
@@ -287,17 +293,10 @@ impl MessageInflater {
     }
 
     fn release(&mut self) {
-        let Some(mut context) = self.context.take() else {
-            return;
-        };
-        context.reset(false);
-        let bits = inflate_window(self.window_bits);
-        INFLATERS.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if pool.len() < POOLED_CONTEXTS {
-                pool.push((bits, context));
-            }
-        });
+        if let Some(mut context) = self.context.take() {
+            context.reset(false);
+            give_pooled(&INFLATERS, inflate_window(self.window_bits), context);
+        }
     }
 }
 

@@ -363,30 +363,17 @@ impl Default for Agreement {
 
 impl fmt::Display for Agreement {
     /// The server's answer as a `Sec-WebSocket-Extensions` value: parameters at their
-    /// defaults are left out.
+    /// defaults are left out. Written as an offer with the same parameters is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(NAME)?;
-        if self.server_no_context_takeover {
-            f.write_str("; server_no_context_takeover")?;
+        let named = |bits: u8| (bits < MAX_WINDOW_BITS).then_some(bits);
+        Offer {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: named(self.server_max_window_bits),
+            client_max_window_bits: named(self.client_max_window_bits)
+                .map_or(ClientWindowOffer::Absent, ClientWindowOffer::Max),
         }
-        if self.client_no_context_takeover {
-            f.write_str("; client_no_context_takeover")?;
-        }
-        if self.server_max_window_bits < MAX_WINDOW_BITS {
-            write!(
-                f,
-                "; server_max_window_bits={}",
-                self.server_max_window_bits
-            )?;
-        }
-        if self.client_max_window_bits < MAX_WINDOW_BITS {
-            write!(
-                f,
-                "; client_max_window_bits={}",
-                self.client_max_window_bits
-            )?;
-        }
-        Ok(())
+        .fmt(f)
     }
 }
 
@@ -519,43 +506,36 @@ impl DeflateConfig {
 
 /// The agreement in one answer element, checked against `offer`.
 fn answer_agreement(offer: &Offer, extension: &Extension) -> Result<Agreement, NegotiationError> {
-    let mut agreed = Agreement::default();
-    let mut server_bits = None;
-    for (name, value) in params(extension)? {
-        match name.as_str() {
-            "server_no_context_takeover" => {
-                agreed.server_no_context_takeover = flag(&name, value)?;
-            }
-            "client_no_context_takeover" => {
-                agreed.client_no_context_takeover = flag(&name, value)?;
-            }
-            "server_max_window_bits" => server_bits = Some(window_bits(&name, value)?),
-            "client_max_window_bits" => {
-                // An answer must give a value, and may only where the offer had it.
-                let bits = window_bits(&name, value)?;
-                match offer.client_max_window_bits {
-                    ClientWindowOffer::Absent => {
-                        return Err(NegotiationError::Mismatch(
-                            "client_max_window_bits was not offered",
-                        ))
-                    }
-                    ClientWindowOffer::Max(most) if bits > most => {
-                        return Err(NegotiationError::Mismatch(
-                            "client_max_window_bits above the offered value",
-                        ))
-                    }
-                    _ => agreed.client_max_window_bits = bits,
-                }
-            }
-            _ => return Err(NegotiationError::UnknownParameter(name)),
+    // The same parameters as an offer's, each with the rules of an answer.
+    let answer = Offer::parse_params(extension)?;
+    let client_max_window_bits = match (answer.client_max_window_bits, offer.client_max_window_bits)
+    {
+        (ClientWindowOffer::Absent, _) => MAX_WINDOW_BITS,
+        // An answer must give a value, and may only where the offer had the parameter.
+        (ClientWindowOffer::Supported, _) => {
+            return Err(NegotiationError::InvalidValue {
+                name: "client_max_window_bits".to_owned(),
+                value: None,
+            })
         }
-    }
-    if offer.server_no_context_takeover && !agreed.server_no_context_takeover {
+        (ClientWindowOffer::Max(_), ClientWindowOffer::Absent) => {
+            return Err(NegotiationError::Mismatch(
+                "client_max_window_bits was not offered",
+            ))
+        }
+        (ClientWindowOffer::Max(bits), ClientWindowOffer::Max(most)) if bits > most => {
+            return Err(NegotiationError::Mismatch(
+                "client_max_window_bits above the offered value",
+            ))
+        }
+        (ClientWindowOffer::Max(bits), _) => bits,
+    };
+    if offer.server_no_context_takeover && !answer.server_no_context_takeover {
         return Err(NegotiationError::Mismatch(
             "server_no_context_takeover was asked for and not granted",
         ));
     }
-    match (offer.server_max_window_bits, server_bits) {
+    match (offer.server_max_window_bits, answer.server_max_window_bits) {
         (Some(_), None) => {
             return Err(NegotiationError::Mismatch(
                 "server_max_window_bits was asked for and not granted",
@@ -568,10 +548,12 @@ fn answer_agreement(offer: &Offer, extension: &Extension) -> Result<Agreement, N
         }
         _ => {}
     }
-    if let Some(bits) = server_bits {
-        agreed.server_max_window_bits = bits;
-    }
-    Ok(agreed)
+    Ok(Agreement {
+        server_no_context_takeover: answer.server_no_context_takeover,
+        client_no_context_takeover: answer.client_no_context_takeover,
+        server_max_window_bits: answer.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS),
+        client_max_window_bits,
+    })
 }
 
 #[cfg(test)]
