@@ -256,7 +256,15 @@ async fn two_tabs_chat_through_the_demo_in_headless_chromium() {
         )
         .await;
 
-    // Each tab was welcomed with its name; the first one saw the second join.
+    // Each tab was welcomed with its name; the first one saw the second join. The welcome
+    // is a message after the 101, so it may land after `onopen` has run: wait for it.
+    devtools
+        .wait_for(
+            &bob,
+            "the welcome",
+            "document.getElementById('name').value !== ''",
+        )
+        .await;
     let bob_name = devtools
         .eval(&bob, "document.getElementById('name').value")
         .await;

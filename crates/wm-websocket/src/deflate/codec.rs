@@ -458,6 +458,34 @@ mod tests {
         assert_eq!(output.stdout, messages.concat());
     }
 
+    /// A compressed message split into two frames at every byte, and into one frame per
+    /// byte, inflates the same.
+    #[test]
+    fn a_message_split_at_every_byte_inflates_the_same() {
+        let message = b"{\"user\":\"ana\",\"text\":\"hello hello hello, world\"}".repeat(4);
+        let compressed = deflate(&mut MessageDeflater::new(15, 6, false), &message);
+        for cut in 0..=compressed.len() {
+            let mut inflater = MessageInflater::new(15, false);
+            let mut out = BytesMut::new();
+            inflater
+                .inflate(&compressed[..cut], false, &mut out, 1024)
+                .unwrap();
+            inflater
+                .inflate(&compressed[cut..], true, &mut out, 1024)
+                .unwrap();
+            assert_eq!(&out[..], &message[..], "cut at {cut}");
+        }
+        let mut inflater = MessageInflater::new(15, false);
+        let mut out = BytesMut::new();
+        for (i, byte) in compressed.iter().enumerate() {
+            let last = i + 1 == compressed.len();
+            inflater
+                .inflate(std::slice::from_ref(byte), last, &mut out, 1024)
+                .unwrap();
+        }
+        assert_eq!(&out[..], &message[..]);
+    }
+
     /// A decompression bomb: 16 MiB of zeros is a few KiB compressed; with a 64 KiB limit
     /// the inflater stops after at most the limit plus one byte.
     #[test]
