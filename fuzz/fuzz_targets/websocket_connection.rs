@@ -1,19 +1,34 @@
 //! A whole `wm_websocket` connection as an echo peer: arbitrary bytes in arbitrary chunks,
 //! small limits, each data message sent back, pongs and closes queued by the protocol.
 //! No panic; the messages, the error and (for a server, whose frames are not masked) every
-//! byte it sends are the same however the input is cut.
+//! byte it sends are the same however the input is cut. With permessage-deflate agreed
+//! (with or without context takeover), compressed frames are inflated and every echo is
+//! compressed.
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
+use wm_websocket::deflate::{Agreement, DeflateConfig};
 use wm_websocket::{Config, Encode, Protocol, Role, WebSocket};
 
-fn run(role: Role, data: &[u8], cuts: &[usize]) -> (Vec<String>, Vec<u8>) {
+fn run(role: Role, deflate: Option<bool>, data: &[u8], cuts: &[usize]) -> (Vec<String>, Vec<u8>) {
     let config = Config::default()
         .max_frame_size(64)
         .max_message_size(200)
         .max_fragments(5);
     let mut ws = WebSocket::new(role, config);
+    if let Some(takeover) = deflate {
+        let agreement = Agreement {
+            server_no_context_takeover: !takeover,
+            client_no_context_takeover: !takeover,
+            ..Agreement::default()
+        };
+        let compress_all = DeflateConfig {
+            threshold: 0,
+            ..DeflateConfig::client()
+        };
+        ws = ws.with_deflate(agreement, &compress_all);
+    }
     let mut buf = BytesMut::new();
     let mut sent = BytesMut::new();
     let mut log = Vec::new();
@@ -48,16 +63,21 @@ fn run(role: Role, data: &[u8], cuts: &[usize]) -> (Vec<String>, Vec<u8>) {
     (log, sent.to_vec())
 }
 
-fuzz_target!(|input: (&[u8], bool, Vec<u16>)| {
-    let (data, client, cuts) = input;
-    let role = if client { Role::Client } else { Role::Server };
+fuzz_target!(|input: (&[u8], u8, Vec<u16>)| {
+    let (data, flags, cuts) = input;
+    let role = if flags & 1 != 0 {
+        Role::Client
+    } else {
+        Role::Server
+    };
+    let deflate = (flags & 2 != 0).then_some(flags & 4 != 0);
     let mut cuts: Vec<usize> = cuts
         .iter()
         .map(|&c| usize::from(c) % (data.len() + 1))
         .collect();
     cuts.sort_unstable();
-    let (whole_log, whole_sent) = run(role, data, &[]);
-    let (split_log, split_sent) = run(role, data, &cuts);
+    let (whole_log, whole_sent) = run(role, deflate, data, &[]);
+    let (split_log, split_sent) = run(role, deflate, data, &cuts);
     assert_eq!(split_log, whole_log, "cuts {cuts:?}");
     match role {
         Role::Server => assert_eq!(split_sent, whole_sent),

@@ -13,7 +13,7 @@ fuzz_target!(|input: (Vec<Vec<u8>>, Vec<u8>, bool, u8)| {
     let (frames, message, takeover, bits) = input;
     let bits = 8 + bits % 8;
     let mut inflater = MessageInflater::new(bits, takeover);
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     for (i, frame) in frames.iter().enumerate() {
         let result = inflater.inflate(frame, i + 1 == frames.len(), &mut out, LIMIT);
         assert!(out.len() <= LIMIT + 1);
@@ -26,7 +26,7 @@ fuzz_target!(|input: (Vec<Vec<u8>>, Vec<u8>, bool, u8)| {
     for _ in 0..2 {
         let mut compressed = BytesMut::new();
         deflater.compress(&message, &mut compressed);
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         inflater
             .inflate(&compressed, true, &mut out, usize::MAX - 1)
             .unwrap();

@@ -161,6 +161,12 @@ pub enum Error {
         /// The limit (the message size limit).
         limit: usize,
     },
+    /// A compressed message could not be inflated: it is larger than
+    /// [`Config::max_message_size`](crate::Config::max_message_size) once inflated (close
+    /// 1009, found before more than the limit was produced), or it is not valid DEFLATE
+    /// (close 1007).
+    #[error(transparent)]
+    Inflate(#[from] crate::deflate::InflateError),
     /// The transport failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -181,6 +187,10 @@ impl Error {
             Self::UnexpectedContinuation | Self::UnfinishedMessage { .. } => {
                 CloseCode::PROTOCOL_ERROR
             }
+            Self::Inflate(crate::deflate::InflateError::TooLarge { .. }) => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
+            Self::Inflate(_) => CloseCode::INVALID_PAYLOAD,
             _ => return None,
         })
     }

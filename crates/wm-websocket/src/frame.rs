@@ -69,6 +69,16 @@ pub enum Role {
     Client,
 }
 
+impl Role {
+    /// The other end's role.
+    pub fn peer(self) -> Self {
+        match self {
+            Self::Server => Self::Client,
+            Self::Client => Self::Server,
+        }
+    }
+}
+
 /// The largest payload a control frame may carry.
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
@@ -80,7 +90,8 @@ pub const MAX_HEADER_LENGTH: usize = 14;
 pub struct HeaderRules {
     /// Which end is receiving: decides whether frames must or must not be masked.
     pub role: Role,
-    /// Whether RSV1 may be set (an extension such as permessage-deflate owns it).
+    /// Whether RSV1 may be set on the first frame of a text or binary message
+    /// (permessage-deflate owns it); never on a control frame or a continuation.
     pub rsv1_allowed: bool,
     /// The largest payload accepted in one frame ([`FrameError::TooLarge`], close 1009).
     pub max_payload: u64,
@@ -113,10 +124,15 @@ impl FrameHeader {
             return Ok(None);
         };
         let rsv = (b0 >> 4) & 0b111;
-        if rsv & 0b011 != 0 || (rsv & 0b100 != 0 && !rules.rsv1_allowed) {
+        let opcode = OpCode::from_bits(b0 & 0x0F);
+        // permessage-deflate marks a compressed message on its first frame only
+        // (RFC 7692 §6.1): RSV1 on a control frame or a continuation is an error there too.
+        let rsv1_allowed =
+            rules.rsv1_allowed && matches!(opcode, Some(OpCode::Text | OpCode::Binary));
+        if rsv & 0b011 != 0 || (rsv & 0b100 != 0 && !rsv1_allowed) {
             return Err(FrameError::ReservedBits { rsv });
         }
-        let opcode = OpCode::from_bits(b0 & 0x0F).ok_or(FrameError::ReservedOpcode(b0 & 0x0F))?;
+        let opcode = opcode.ok_or(FrameError::ReservedOpcode(b0 & 0x0F))?;
         let fin = b0 & 0x80 != 0;
         if opcode.is_control() && !fin {
             return Err(FrameError::FragmentedControl { opcode });

@@ -15,8 +15,11 @@
 //!   answered and closes echoed through [`Protocol::take_output`], limits ([`Config`])
 //!   checked on each header before any payload is buffered. A protocol error queues a
 //!   close frame with the code it calls for ([`Error::close_code`]: 1002, 1007, 1009).
-//! * [`deflate`]: permessage-deflate (RFC 7692); so far its negotiation, parsed and
-//!   checked for both ends (the handshakes do not use it yet).
+//! * [`deflate`]: permessage-deflate (RFC 7692), off unless asked for: negotiated by both
+//!   handshakes ([`handshake::ServerOptions::deflate`], [`handshake::ClientRequest::deflate`]),
+//!   messages inflated frame by frame with the message limit applied to the inflated size
+//!   (a bomb is a 1009 after at most the limit was produced), messages from a threshold on
+//!   sent compressed, zlib contexts held only where context takeover was agreed.
 //! * [`handshake`]: the opening handshake for both ends, parsed without rescanning;
 //!   refusals answered 400 / 426 / 431; [`handshake::ServerOptions`] selects a
 //!   subprotocol and may refuse a request by path, headers or `Origin`.

@@ -377,28 +377,63 @@ impl fmt::Display for Agreement {
     }
 }
 
+/// The zlib level messages are compressed at by default: zlib's own default, which Node's
+/// `ws` and Python's `websockets` also use.
+pub const DEFAULT_LEVEL: u32 = 6;
+
+/// Messages shorter than this go out uncompressed (RSV1 clear) by default. Below it,
+/// DEFLATE's block header and the flush leave little to gain on a message that is not
+/// compressed against the ones before, for the cost of a compressor's reset.
+pub const DEFAULT_THRESHOLD: usize = 128;
+
 /// What one end wants of permessage-deflate: the server's policy for the offers it
-/// receives, or what a client offers.
+/// receives, or what a client offers; and, for either, how it compresses what it sends
+/// (level, threshold), which is not negotiated.
 ///
-/// The defaults keep no compression state between messages in either direction (each
-/// side's context is reset after every message), so that an idle connection holds none:
-/// Node's `ws` documents the memory cost and fragmentation of per-connection zlib
-/// contexts kept for the connection's life. Context takeover compresses a stream of
-/// similar messages better; turn it on where the memory is there.
+/// The defaults are a server's: no compression state kept between messages in either
+/// direction (each side's context is reset after every message), so that an idle
+/// connection holds none: Node's `ws` documents the memory cost and fragmentation of
+/// per-connection zlib contexts kept for the connection's life. Context takeover
+/// compresses a stream of similar messages better; turn it on where the memory is there.
+/// A client offers [`DeflateConfig::client`].
+///
+/// ```
+/// use wm_websocket::deflate::DeflateConfig;
+/// // A server that compresses with a 4 KiB window and lets clients keep their context.
+/// let config = DeflateConfig {
+///     server_max_window_bits: 12,
+///     client_no_context_takeover: false,
+///     ..DeflateConfig::default()
+/// };
+/// assert_eq!(config.level, 6);
+/// // What a client offers by default: what browsers offer.
+/// assert_eq!(
+///     DeflateConfig::client().offer().to_string(),
+///     "permessage-deflate; client_max_window_bits"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeflateConfig {
-    /// The server resets its compressor after every message (it says so in its answer
-    /// even when the client did not ask). Default `true`.
+    /// The server resets its compressor after every message: the server says so in its
+    /// answer even when the client did not ask; a client asks for it in its offer.
+    /// Default `true`.
     pub server_no_context_takeover: bool,
-    /// The client must reset its compressor after every message, so the server's
-    /// decompressor need not outlive a message. Default `true`.
+    /// The client resets its compressor after every message: a server requires it in its
+    /// answer, so its decompressor need not outlive a message; a client says so in its
+    /// offer, and resets whatever the answer. Default `true`.
     pub client_no_context_takeover: bool,
-    /// The largest window the server compresses with. Default 15.
+    /// The largest window the server compresses with (a client asks for it). Default 15.
     pub server_max_window_bits: u8,
     /// The largest window the client may compress with, which bounds the server's
     /// decompression window; the server can name it only where the client's offer has
     /// `client_max_window_bits`. Default 15.
     pub client_max_window_bits: u8,
+    /// zlib's compression level for what this end sends, 0 (stored) to 9. Default
+    /// [`DEFAULT_LEVEL`].
+    pub level: u32,
+    /// Messages shorter than this many bytes are sent uncompressed. Default
+    /// [`DEFAULT_THRESHOLD`]; 0 compresses every message.
+    pub threshold: usize,
 }
 
 impl Default for DeflateConfig {
@@ -408,11 +443,26 @@ impl Default for DeflateConfig {
             client_no_context_takeover: true,
             server_max_window_bits: MAX_WINDOW_BITS,
             client_max_window_bits: MAX_WINDOW_BITS,
+            level: DEFAULT_LEVEL,
+            threshold: DEFAULT_THRESHOLD,
         }
     }
 }
 
 impl DeflateConfig {
+    /// What a client offers by default: `permessage-deflate; client_max_window_bits`, as
+    /// browsers do, which every server can accept as it is, Workerman's included (its
+    /// bare `permessage-deflate` answer keeps its compressor's context, which an offer
+    /// with `server_no_context_takeover` would have to refuse). The client compresses
+    /// with context takeover where the answer allows it.
+    pub fn client() -> Self {
+        Self {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            ..Self::default()
+        }
+    }
+
     /// Server side: the agreement for the first offer in `offers` (the client's order of
     /// preference) that can be accepted, or `None` to go on without compression. Offers
     /// that break RFC 7692 (an unknown or repeated parameter, a bad value) are declined,
@@ -692,6 +742,7 @@ mod tests {
             client_no_context_takeover: false,
             server_max_window_bits: 12,
             client_max_window_bits: 10,
+            ..DeflateConfig::default()
         };
         let agree = |value: &str| config.agree(&offer(value).unwrap());
         // The client's limit on the server, and the server's own, whichever is smaller.
@@ -769,6 +820,7 @@ mod tests {
             client_no_context_takeover: false,
             server_max_window_bits: 10,
             client_max_window_bits: 12,
+            ..DeflateConfig::default()
         };
         assert_eq!(
             config.offer().to_string(),
@@ -809,11 +861,7 @@ mod tests {
 
     #[test]
     fn a_bare_answer_means_context_takeover_and_full_windows() {
-        let config = DeflateConfig {
-            server_no_context_takeover: false,
-            client_no_context_takeover: false,
-            ..DeflateConfig::default()
-        };
+        let config = DeflateConfig::client();
         // Workerman's server answers a bare `permessage-deflate` whatever was offered.
         assert_eq!(
             config.check_answer(&parse("permessage-deflate")).unwrap(),

@@ -9,6 +9,8 @@ use super::{
     is_token, put_header, tokens, HandshakeError, HeadReader, Headers,
 };
 use crate::config::MAX_HANDSHAKE_HEADERS;
+use crate::deflate::negotiation::{self, parse_extensions};
+use crate::deflate::{Agreement, DeflateConfig};
 use wm_protocol::url::{Address, Url};
 
 /// The upgrade request a client sends, built from a `ws://` or `wss://` URL.
@@ -36,6 +38,7 @@ pub struct ClientRequest {
     origin: Option<String>,
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
+    deflate: Option<DeflateConfig>,
     key: String,
 }
 
@@ -100,6 +103,7 @@ impl ClientRequest {
             origin: None,
             protocols: Vec::new(),
             headers: Vec::new(),
+            deflate: None,
             key,
         })
     }
@@ -114,6 +118,21 @@ impl ClientRequest {
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         self.protocols.push(protocol.into());
         self
+    }
+
+    /// Offers permessage-deflate as `config` says ([`DeflateConfig::offer`];
+    /// [`DeflateConfig::client`] offers what browsers do). The server's answer is checked
+    /// against the offer ([`DeflateConfig::check_answer`]): one the offer does not allow
+    /// fails the handshake; a server that does not select it leaves the connection
+    /// uncompressed.
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.deflate = Some(config);
+        self
+    }
+
+    /// What permessage-deflate is offered, if anything.
+    pub fn deflate_config(&self) -> Option<DeflateConfig> {
+        self.deflate
     }
 
     /// Adds a header line. A `Host` header given here replaces the one from the URL.
@@ -187,6 +206,9 @@ impl ClientRequest {
         }
         dst.put_slice(b"Sec-WebSocket-Version: 13\r\n");
         put_header(dst, "Sec-WebSocket-Key", &self.key);
+        if let Some(config) = &self.deflate {
+            put_header(dst, "Sec-WebSocket-Extensions", &config.offer().to_string());
+        }
         for (name, value) in &self.headers {
             put_header(dst, name, value);
         }
@@ -200,12 +222,19 @@ impl ClientRequest {
 pub struct Response {
     headers: Headers,
     protocol: Option<String>,
+    deflate: Option<Agreement>,
 }
 
 impl Response {
     /// The subprotocol the server selected, one of those offered.
     pub fn protocol(&self) -> Option<&str> {
         self.protocol.as_deref()
+    }
+
+    /// The permessage-deflate agreement the server answered with, checked against the
+    /// offer.
+    pub fn deflate(&self) -> Option<&Agreement> {
+        self.deflate.as_ref()
     }
 
     /// The first value of a header, by case-insensitive name, if it is UTF-8.
@@ -279,14 +308,7 @@ pub fn parse_response(head: &[u8], request: &ClientRequest) -> Result<Response, 
         return Err(HandshakeError::WrongAccept);
     }
     drop(accepts);
-    if let Some(extension) = header_values(&headers, "sec-websocket-extensions")
-        .flat_map(tokens)
-        .next()
-    {
-        return Err(HandshakeError::ExtensionNotOffered(
-            String::from_utf8_lossy(extension).into_owned(),
-        ));
-    }
+    let deflate = check_extensions(&headers, request)?;
     let selected: Vec<&[u8]> = header_values(&headers, "sec-websocket-protocol")
         .flat_map(tokens)
         .collect();
@@ -302,5 +324,43 @@ pub fn parse_response(head: &[u8], request: &ClientRequest) -> Result<Response, 
         _ => return Err(HandshakeError::DuplicateHeader("Sec-WebSocket-Protocol")),
     };
     drop(selected);
-    Ok(Response { headers, protocol })
+    Ok(Response {
+        headers,
+        protocol,
+        deflate,
+    })
+}
+
+/// The extensions the server selected: permessage-deflate if it was offered and the
+/// answer keeps within the offer; anything else was not offered.
+fn check_extensions(
+    headers: &Headers,
+    request: &ClientRequest,
+) -> Result<Option<Agreement>, HandshakeError> {
+    let Some(config) = &request.deflate else {
+        return match header_values(headers, "sec-websocket-extensions")
+            .flat_map(tokens)
+            .next()
+        {
+            Some(extension) => Err(HandshakeError::ExtensionNotOffered(
+                String::from_utf8_lossy(extension).into_owned(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let values: Vec<_> = header_values(headers, "sec-websocket-extensions")
+        .map(String::from_utf8_lossy)
+        .collect();
+    let answer = parse_extensions(values.iter().map(|v| &**v));
+    if let Some(other) = answer.iter().find_map(|element| match element {
+        Ok(extension) if !extension.name.eq_ignore_ascii_case(negotiation::NAME) => {
+            Some(extension.name.clone())
+        }
+        _ => None,
+    }) {
+        return Err(HandshakeError::ExtensionNotOffered(other));
+    }
+    config
+        .check_answer(&answer)
+        .map_err(HandshakeError::Extension)
 }

@@ -108,6 +108,10 @@ pub enum HandshakeError {
     /// The server answered with an extension the client did not offer.
     #[error("server selected extension {0:?}, which was not offered")]
     ExtensionNotOffered(String),
+    /// The server's permessage-deflate answer breaks the grammar, or does not keep within
+    /// what the client offered (RFC 7692 §7.1).
+    #[error("invalid permessage-deflate answer: {0}")]
+    Extension(crate::deflate::NegotiationError),
     /// A client URL this crate cannot connect to.
     #[error("invalid WebSocket URL: {0}")]
     InvalidUrl(String),

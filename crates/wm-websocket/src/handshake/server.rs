@@ -13,6 +13,8 @@ use super::{
 use wm_protocol::http1::split_target;
 
 use crate::config::MAX_HANDSHAKE_HEADERS;
+use crate::deflate::negotiation::parse_extensions;
+use crate::deflate::{Agreement, DeflateConfig};
 
 /// A checked upgrade request: everything an application needs to decide whether to accept
 /// it (Workerman's `onWebSocketConnect` gets the same as an `Http\Request`).
@@ -194,6 +196,7 @@ fn list(headers: &Headers, name: &str) -> Vec<String> {
 pub struct Accept {
     protocol: Option<String>,
     headers: Vec<(String, String)>,
+    deflate: Option<Agreement>,
 }
 
 impl Accept {
@@ -212,6 +215,19 @@ impl Accept {
     /// The selected subprotocol.
     pub fn selected_protocol(&self) -> Option<&str> {
         self.protocol.as_deref()
+    }
+
+    /// The permessage-deflate agreement the answer carries: selected by
+    /// [`ServerOptions::deflate`] from the client's offers, if any was acceptable.
+    pub fn deflate(&self) -> Option<&Agreement> {
+        self.deflate.as_ref()
+    }
+
+    /// Answers without permessage-deflate whatever was offered (the connection then
+    /// refuses compressed frames).
+    pub fn no_deflate(&mut self) -> &mut Self {
+        self.deflate = None;
+        self
     }
 
     /// Adds a header line to the `101` (a cookie, a server name). A name that is not a
@@ -246,6 +262,9 @@ impl Accept {
         dst.put_slice(b"\r\n");
         if let Some(protocol) = &self.protocol {
             put_header(dst, "Sec-WebSocket-Protocol", protocol);
+        }
+        if let Some(agreement) = &self.deflate {
+            put_header(dst, "Sec-WebSocket-Extensions", &agreement.to_string());
         }
         for (name, value) in &self.headers {
             put_header(dst, name, value);
@@ -345,6 +364,7 @@ pub type Hook = Box<dyn FnMut(&Request, &mut Accept) -> Result<(), Reject> + Sen
 #[derive(Default)]
 pub struct ServerOptions {
     protocols: Vec<String>,
+    deflate: Option<DeflateConfig>,
     hook: Option<Hook>,
 }
 
@@ -352,6 +372,7 @@ impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerOptions")
             .field("protocols", &self.protocols)
+            .field("deflate", &self.deflate)
             .field("hook", &self.hook.as_ref().map(|_| "FnMut"))
             .finish()
     }
@@ -374,6 +395,20 @@ impl ServerOptions {
         self
     }
 
+    /// Accepts permessage-deflate offers as `config` decides (see
+    /// [`DeflateConfig::accept`]): the first acceptable offer, in the client's order, is
+    /// selected; without one (or without an offer) the connection opens uncompressed.
+    /// Off unless set. A hook may still answer without it ([`Accept::no_deflate`]).
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.deflate = Some(config);
+        self
+    }
+
+    /// The permessage-deflate policy, if one is set.
+    pub fn deflate_config(&self) -> Option<DeflateConfig> {
+        self.deflate
+    }
+
     /// A hook that sees each request and may refuse it or change the answer.
     pub fn hook(
         mut self,
@@ -392,6 +427,12 @@ impl ServerOptions {
                 .find(|p| self.protocols.contains(p))
                 .cloned(),
             headers: Vec::new(),
+            deflate: self.deflate.and_then(|config| {
+                let values = header_values(&request.headers, "sec-websocket-extensions")
+                    .map(String::from_utf8_lossy);
+                let offers = parse_extensions(values.collect::<Vec<_>>().iter().map(|v| &**v));
+                config.accept(&offers)
+            }),
         };
         if let Some(hook) = &mut self.hook {
             hook(request, &mut accept)?;

@@ -12,6 +12,24 @@ use crate::mask::apply_mask;
 use crate::message::Message;
 
 impl WebSocket {
+    /// A text or binary message: compressed where permessage-deflate was agreed and the
+    /// message reaches the threshold.
+    #[inline]
+    fn encode_data(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        dst: &mut BytesMut,
+    ) -> Result<(), Error> {
+        if let Some(compression) = self.compression.as_deref_mut() {
+            if self.state == State::Open && compression.compresses(payload.len()) {
+                compression.put_frame(self.role, dst, opcode, payload);
+                return Ok(());
+            }
+        }
+        self.encode_frame(opcode, payload, dst)
+    }
+
     #[inline]
     fn encode_frame(
         &mut self,
@@ -153,8 +171,8 @@ impl Encode<Message> for WebSocket {
     #[inline]
     fn encode(&mut self, message: Message, dst: &mut BytesMut) -> Result<(), Error> {
         match &message {
-            Message::Text(text) => self.encode_frame(OpCode::Text, text.as_bytes(), dst),
-            Message::Binary(data) => self.encode_frame(OpCode::Binary, data, dst),
+            Message::Text(text) => self.encode_data(OpCode::Text, text.as_bytes(), dst),
+            Message::Binary(data) => self.encode_data(OpCode::Binary, data, dst),
             Message::Ping(data) => self.encode_control(OpCode::Ping, data, dst),
             Message::Pong(data) => self.encode_control(OpCode::Pong, data, dst),
             Message::Close(close) => self.encode_close(close.as_ref(), dst),
@@ -166,14 +184,14 @@ impl Encode<Message> for WebSocket {
 impl Encode<&str> for WebSocket {
     #[inline]
     fn encode(&mut self, text: &str, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_frame(OpCode::Text, text.as_bytes(), dst)
+        self.encode_data(OpCode::Text, text.as_bytes(), dst)
     }
 }
 
 /// A text message.
 impl Encode<String> for WebSocket {
     fn encode(&mut self, text: String, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_frame(OpCode::Text, text.as_bytes(), dst)
+        self.encode_data(OpCode::Text, text.as_bytes(), dst)
     }
 }
 
@@ -181,7 +199,7 @@ impl Encode<String> for WebSocket {
 impl Encode<&[u8]> for WebSocket {
     #[inline]
     fn encode(&mut self, data: &[u8], dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_frame(OpCode::Binary, data, dst)
+        self.encode_data(OpCode::Binary, data, dst)
     }
 }
 
@@ -189,7 +207,7 @@ impl Encode<&[u8]> for WebSocket {
 impl Encode<Bytes> for WebSocket {
     #[inline]
     fn encode(&mut self, data: Bytes, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_frame(OpCode::Binary, &data, dst)
+        self.encode_data(OpCode::Binary, &data, dst)
     }
 }
 

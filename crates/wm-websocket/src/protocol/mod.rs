@@ -8,7 +8,9 @@ use wm_protocol::{Protocol, MAX_RESERVE_AHEAD};
 
 use crate::close::{CloseFrame, MAX_REASON_LENGTH};
 use crate::config::Config;
+use crate::deflate::{Agreement, DeflateConfig};
 use crate::error::Error;
+use crate::error::FrameError;
 use crate::frame::{FrameHeader, HeaderRules, OpCode, Role, MAX_CONTROL_PAYLOAD};
 use crate::handshake::client::ResponseReader;
 use crate::handshake::server::RequestReader;
@@ -17,8 +19,10 @@ use crate::mask::apply_mask;
 use crate::message::Message;
 use crate::utf8::Utf8Validator;
 
+mod compression;
 mod encode;
 
+use compression::Compression;
 use encode::put_frame;
 
 /// The most bytes of pong frames queued and not yet taken. Every ping is answered while
@@ -72,8 +76,19 @@ struct InFrame {
 #[derive(Debug)]
 struct Partial {
     text: bool,
+    /// The payload so far, uncompressed: the first fragment is a slice of the read buffer.
     data: BytesMut,
+    /// A compressed message (RSV1 on its first frame): its frames are inflated onto
+    /// `inflated` as they complete, and `data` stays empty.
+    compressed: bool,
+    inflated: Vec<u8>,
     fragments: usize,
+}
+
+impl Partial {
+    fn len(&self) -> usize {
+        self.data.len() + self.inflated.len()
+    }
 }
 
 /// The WebSocket protocol for one connection, server or client.
@@ -112,6 +127,8 @@ pub struct WebSocket {
     close_queued: bool,
     request: Option<Request>,
     response: Option<Response>,
+    /// permessage-deflate, when it was agreed.
+    compression: Option<Box<Compression>>,
     /// The small-frame fast path: payloads of up to 125 bytes, or less if a limit is
     /// lower.
     small: SmallFrames,
@@ -161,6 +178,7 @@ impl WebSocket {
             close_queued: false,
             request: None,
             response: None,
+            compression: None,
             small: SmallFrames {
                 role,
                 limit: MAX_CONTROL_PAYLOAD
@@ -199,6 +217,42 @@ impl WebSocket {
             output,
             ..Self::new(Role::Client, config)
         })
+    }
+
+    /// Uses permessage-deflate as `agreement` says, for a connection whose handshake was
+    /// done elsewhere: compressed messages (RSV1) are then accepted, and messages of at
+    /// least `config.threshold` bytes are sent compressed, at `config.level`. A
+    /// connection that runs its own handshake does this itself when
+    /// [`ServerOptions::deflate`] or [`ClientRequest::deflate`] negotiated it.
+    ///
+    /// ```
+    /// use wm_websocket::deflate::{Agreement, DeflateConfig};
+    /// use wm_websocket::{Message, WebSocket};
+    /// use wm_protocol::Encode;
+    ///
+    /// let mut ws = WebSocket::server().with_deflate(Agreement::default(), &DeflateConfig::default());
+    /// let mut wire = bytes::BytesMut::new();
+    /// ws.encode(Message::Text("hello ".repeat(40)), &mut wire)?;
+    /// assert_eq!(wire[0], 0xC1, "FIN, RSV1, text");
+    /// assert!(wire.len() < 40, "{} bytes", wire.len());
+    /// # Ok::<(), wm_websocket::Error>(())
+    /// ```
+    pub fn with_deflate(mut self, agreement: Agreement, config: &DeflateConfig) -> Self {
+        self.compression = Some(Box::new(Compression::new(self.role, agreement, config)));
+        self
+    }
+
+    /// What permessage-deflate agreement is in force, if any.
+    pub fn deflate(&self) -> Option<&Agreement> {
+        self.compression.as_deref().map(Compression::agreement)
+    }
+
+    /// Whether this connection holds a zlib context between messages: only where context
+    /// takeover was agreed and a message has used it.
+    pub fn holds_compression_context(&self) -> bool {
+        self.compression
+            .as_deref()
+            .is_some_and(Compression::holds_context)
     }
 
     /// Where the connection is.
@@ -279,7 +333,18 @@ impl WebSocket {
                     src.advance(length);
                     let answer = options.answer(&request);
                     let written = match answer {
-                        Ok(accept) => accept.write_response(&request, &mut self.output),
+                        Ok(accept) => {
+                            let written = accept.write_response(&request, &mut self.output);
+                            if let (Ok(()), Some(agreement)) = (&written, accept.deflate()) {
+                                let config = options.deflate_config().unwrap_or_default();
+                                self.compression = Some(Box::new(Compression::new(
+                                    Role::Server,
+                                    *agreement,
+                                    &config,
+                                )));
+                            }
+                            written
+                        }
                         Err(reject) => {
                             reject.write_response(&mut self.output);
                             Err(crate::handshake::HandshakeError::Rejected(reject.status()))
@@ -294,6 +359,14 @@ impl WebSocket {
                 Ok(None) => return Ok(false),
                 Ok(Some((response, length))) => {
                     src.advance(length);
+                    if let Some(agreement) = response.deflate() {
+                        let config = request.deflate_config().unwrap_or_default();
+                        self.compression = Some(Box::new(Compression::new(
+                            Role::Client,
+                            *agreement,
+                            &config,
+                        )));
+                    }
                     self.response = Some(response);
                     Ok(())
                 }
@@ -331,7 +404,8 @@ impl WebSocket {
                 Err(Error::UnfinishedMessage { opcode })
             }
             (OpCode::Continuation, Some(partial)) => {
-                let total = partial.data.len() as u64 + length;
+                // A compressed message's limit applies to what it inflates to, as it does.
+                let total = partial.len() as u64 + if partial.compressed { 0 } else { length };
                 if total > limit as u64 {
                     Err(Error::MessageTooLarge {
                         length: total,
@@ -347,7 +421,7 @@ impl WebSocket {
             }
             (OpCode::Text | OpCode::Binary, None) => {
                 self.utf8 = Utf8Validator::new();
-                if length > limit as u64 {
+                if length > limit as u64 && !header.rsv1 {
                     Err(Error::MessageTooLarge { length, limit })
                 } else {
                     Ok(())
@@ -366,7 +440,16 @@ impl WebSocket {
     }
 
     fn message_length(&self) -> usize {
-        self.message.as_ref().map_or(0, |m| m.data.len())
+        self.message.as_ref().map_or(0, Partial::len)
+    }
+
+    /// Whether the frame belongs to a compressed message (RSV1 on the message's first
+    /// frame).
+    fn is_compressed(&self, header: &FrameHeader) -> bool {
+        match header.opcode {
+            OpCode::Continuation => self.message.as_ref().is_some_and(|m| m.compressed),
+            _ => header.rsv1,
+        }
     }
 
     /// Fails the connection: queues a close frame with the error's code (unless a close
@@ -405,6 +488,9 @@ impl WebSocket {
         payload: BytesMut,
         validated: usize,
     ) -> Result<Option<Message>, Error> {
+        if self.is_compressed(&header) {
+            return self.compressed_frame(header, &payload);
+        }
         let text = self.is_text(header.opcode);
         let single = header.fin && self.message.is_none();
         if text && !(single && validated == 0) {
@@ -428,6 +514,8 @@ impl WebSocket {
                 self.message = Some(Partial {
                     text,
                     data: payload,
+                    compressed: false,
+                    inflated: Vec::new(),
                     fragments: 1,
                 });
                 return Ok(None);
@@ -457,6 +545,67 @@ impl WebSocket {
                 valid_up_to: e.utf8_error().valid_up_to(),
             })?;
             Message::Text(text)
+        }))
+    }
+
+    /// A complete frame of a compressed message: inflated onto the message so far, its
+    /// text checked as it comes out; a message if it ends one.
+    fn compressed_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: &[u8],
+    ) -> Result<Option<Message>, Error> {
+        let text = self.is_text(header.opcode);
+        let Some(compression) = self.compression.as_deref_mut() else {
+            // The header rules let RSV1 through only with compression agreed.
+            return Err(FrameError::ReservedBits { rsv: 0b100 }.into());
+        };
+        let mut partial = self.message.take().unwrap_or(Partial {
+            text,
+            data: BytesMut::new(),
+            compressed: true,
+            inflated: Vec::new(),
+            fragments: 0,
+        });
+        let before = partial.inflated.len();
+        compression.inflate(
+            payload,
+            header.fin,
+            &mut partial.inflated,
+            self.config.max_message_size,
+        )?;
+        partial.fragments += 1;
+        let single = header.fin && partial.fragments == 1;
+        if text && !single {
+            // Fail fast on a fragmented message: each frame's text is checked as it is
+            // inflated.
+            self.utf8
+                .feed(&partial.inflated[before..], before)
+                .and_then(|()| {
+                    if header.fin {
+                        self.utf8.finish(partial.inflated.len())
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|e| Error::InvalidUtf8 {
+                    valid_up_to: e.valid_up_to,
+                })?;
+        }
+        if !header.fin {
+            self.message = Some(partial);
+            return Ok(None);
+        }
+        let data = partial.inflated;
+        Ok(Some(if text {
+            // Takes the buffer as it is, without a copy. One pass checks an unfragmented
+            // message; a fragmented one was checked piece by piece (which is what fails
+            // fast), and this checks it once more without `unsafe`.
+            Message::Text(String::from_utf8(data).map_err(|e| Error::InvalidUtf8 {
+                valid_up_to: e.utf8_error().valid_up_to(),
+            })?)
+        } else {
+            Message::Binary(data.into())
         }))
     }
 
@@ -500,7 +649,7 @@ impl WebSocket {
                 None => {
                     let rules = HeaderRules {
                         role: self.role,
-                        rsv1_allowed: false,
+                        rsv1_allowed: self.compression.is_some(),
                         max_payload: self.config.max_frame_size as u64,
                         minimal_lengths: self.config.minimal_lengths,
                     };
@@ -536,8 +685,12 @@ impl WebSocket {
                 frame.unmasked = available;
             }
             if available < payload_length || src.len() < frame.header_length {
-                // Fail fast: check the text that has arrived (Autobahn 6.4.x).
-                if self.is_text(frame.header.opcode) && available > frame.validated {
+                // Fail fast: check the text that has arrived (Autobahn 6.4.x); compressed
+                // text is checked as it is inflated, when its frame is complete.
+                if self.is_text(frame.header.opcode)
+                    && !self.is_compressed(&frame.header)
+                    && available > frame.validated
+                {
                     let seen = self.message_length() + frame.validated;
                     let piece = &src[frame.header_length + frame.validated..]
                         [..available - frame.validated];
