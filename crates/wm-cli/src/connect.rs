@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use wm_server::{Client, ConnectionError, ConnectionOptions, Message, TlsClient};
+use wm_server::{Client, ConnectionError, ConnectionOptions, DeflateConfig, Message, TlsClient};
 
 use crate::escape::escape;
 
@@ -35,6 +35,11 @@ pub struct Args {
     /// ws://: send each line as a binary message instead of text.
     #[arg(long)]
     binary: bool,
+    /// ws://: offer permessage-deflate as browsers do (`permessage-deflate;
+    /// client_max_window_bits`); lines from 128 bytes are sent compressed if the server
+    /// accepts.
+    #[arg(long)]
+    deflate: bool,
 }
 
 enum Event {
@@ -75,7 +80,8 @@ async fn session(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let json = scheme == "jsonnl";
         let name = scheme.clone();
         // The handshake gets the same bound as the rest.
-        let options = ConnectionOptions::default().handshake_timeout(Some(connect_timeout));
+        let mut options = ConnectionOptions::default().handshake_timeout(Some(connect_timeout));
+        options.deflate = args.deflate.then(DeflateConfig::client);
         let mut client = Client::new(&args.url)?;
         if let Some(ca) = &args.ca {
             client = client.tls(TlsClient::with_root_pem(&std::fs::read(ca)?)?);

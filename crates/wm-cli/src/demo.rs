@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 use wm_http::Response;
 use wm_server::protocols::Opening;
-use wm_server::{Connection, Handler, Message, Worker};
+use wm_server::{Connection, ConnectionOptions, DeflateConfig, Handler, Message, Worker};
 
 const PAGE: &str = include_str!("demo.html");
 
@@ -28,11 +28,18 @@ pub struct Args {
     /// Where the chat's WebSocket listens.
     #[arg(long, default_value = "127.0.0.1:2345")]
     ws: String,
+    /// Serve the chat without permessage-deflate (by default a browser's offer is
+    /// accepted, without context takeover).
+    #[arg(long)]
+    no_deflate: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let mut options = ConnectionOptions::default();
+    options.deflate = (!args.no_deflate).then(DeflateConfig::default);
     let chat = Worker::new(&format!("websocket://{}", args.ws))?
         .name("chat")
+        .options(options)
         .handler(Chat::default())
         .start()?;
     let ws_port = chat.socket_addr().map_or(0, |a| a.port());

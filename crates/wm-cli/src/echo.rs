@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use serde_json::json;
 use wm_http::Response;
-use wm_server::{Connection, ConnectionOptions, Message, TlsServer, Worker};
+use wm_server::{Connection, ConnectionOptions, DeflateConfig, Message, TlsServer, Worker};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,13 +29,35 @@ pub struct Args {
     /// TLS private key (PEM).
     #[arg(long, requires = "cert")]
     key: Option<std::path::PathBuf>,
-    /// Largest message accepted, in bytes.
+    /// Largest message accepted, in bytes (for WebSocket, after inflating).
     #[arg(long, default_value_t = wm_protocol::DEFAULT_MAX_PACKAGE_SIZE)]
     max_package_size: usize,
+    /// websocket://: accept permessage-deflate offers, without context takeover either
+    /// way (no compression state is kept between messages).
+    #[arg(long)]
+    deflate: bool,
+    /// websocket://: accept permessage-deflate with context takeover both ways where the
+    /// client allows it (better compression, a zlib context per connection each way).
+    #[arg(long)]
+    deflate_takeover: bool,
+}
+
+/// The permessage-deflate policy the flags ask for.
+pub fn deflate_policy(deflate: bool, takeover: bool) -> Option<DeflateConfig> {
+    match (deflate, takeover) {
+        (_, true) => Some(DeflateConfig {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            ..DeflateConfig::default()
+        }),
+        (true, false) => Some(DeflateConfig::default()),
+        (false, false) => None,
+    }
 }
 
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let options = ConnectionOptions::default().max_package_size(args.max_package_size);
+    let mut options = ConnectionOptions::default().max_package_size(args.max_package_size);
+    options.deflate = deflate_policy(args.deflate, args.deflate_takeover);
     let tls = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => Some(TlsServer::from_pem_files(cert, key)?),
         _ => None,

@@ -17,6 +17,9 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use wm_websocket::{Message, WebSocketStream};
 
+mod support;
+use support::{frames, recording_proxy};
+
 /// Every wait in this test is bounded by this.
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -52,8 +55,8 @@ impl Drop for Killed {
     }
 }
 
-/// Starts `wm demo` on free ports; returns it and the page's address.
-async fn demo() -> (Killed, SocketAddr) {
+/// Starts `wm demo` on free ports; returns it, the page's address and the chat's.
+async fn demo() -> (Killed, SocketAddr, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wm"))
         .args(["demo", "--http", "127.0.0.1:0", "--ws", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -67,14 +70,15 @@ async fn demo() -> (Killed, SocketAddr) {
         .await
         .unwrap()
         .expect("wm demo printed its URL");
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .parse()
-        .unwrap();
-    (Killed(child), address)
+    let address = |scheme: &str| -> SocketAddr {
+        line.split(scheme)
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("no {scheme} URL in {line:?}"))
+            .parse()
+            .unwrap()
+    };
+    (Killed(child), address("http://"), address("ws://"))
 }
 
 /// Starts headless Chromium with remote debugging; returns it and its DevTools URL.
@@ -233,7 +237,9 @@ async fn two_tabs_chat_through_the_demo_in_headless_chromium() {
         eprintln!("skipped: no chromium (set WM_CHROMIUM or install Debian's chromium)");
         return;
     };
-    let (_demo, page) = demo().await;
+    let (_demo, page, chat) = demo().await;
+    // The second tab reaches the chat through a proxy that records its bytes.
+    let (proxy, recorded) = recording_proxy(chat).await;
     let profile = std::env::temp_dir().join(format!("wm-chromium-{}", std::process::id()));
     let (_browser, devtools_url) = browser(&binary, &profile).await;
     let mut devtools = DevTools::connect(&devtools_url).await;
@@ -247,7 +253,9 @@ async fn two_tabs_chat_through_the_demo_in_headless_chromium() {
             "document.body.dataset.state === 'open'",
         )
         .await;
-    let (bob_target, bob) = devtools.open_tab(&url).await;
+    let (bob_target, bob) = devtools
+        .open_tab(&format!("{url}?ws_port={}", proxy.port()))
+        .await;
     devtools
         .wait_for(
             &bob,
@@ -283,13 +291,20 @@ async fn two_tabs_chat_through_the_demo_in_headless_chromium() {
 
     devtools.say(&ann, "hello from the first tab").await;
     devtools.say(&bob, "and hi from the second ✓").await;
+    // Long enough for the server to compress it (from 128 bytes).
+    let long = "compress me, ".repeat(20);
+    devtools.say(&bob, &long).await;
     for tab in [&ann, &bob] {
         devtools
             .wait_for(
                 tab,
                 "both messages shown",
-                "document.getElementById('log').innerText.includes('hello from the first tab') && \
-                 document.getElementById('log').innerText.includes('and hi from the second ✓')",
+                &format!(
+                    "document.getElementById('log').innerText.includes('hello from the first tab') && \
+                     document.getElementById('log').innerText.includes('and hi from the second ✓') && \
+                     document.getElementById('log').innerText.includes({})",
+                    json!(long.trim_end())
+                ),
             )
             .await;
     }
@@ -311,6 +326,33 @@ async fn two_tabs_chat_through_the_demo_in_headless_chromium() {
             || bob_log.contains(&format!("{bob_name}: and hi from the second ✓")),
         "{bob_log}"
     );
+
+    // permessage-deflate on the wire: Chromium offered it, the demo accepted it, and
+    // compressed frames (RSV1) went both ways through the proxy.
+    {
+        let recorded = recorded.lock().unwrap();
+        let (request, sent) = frames(&recorded.to_server);
+        let (answer, received) = frames(&recorded.to_client);
+        assert!(
+            request.contains("Sec-WebSocket-Extensions: permessage-deflate"),
+            "{request}"
+        );
+        assert!(
+            answer.contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"),
+            "{answer}"
+        );
+        let compressed = |frames: &[(u8, usize)]| frames.iter().any(|&(b0, _)| b0 == 0xc1);
+        assert!(compressed(&sent), "the browser's frames: {sent:02x?}");
+        assert!(
+            compressed(&received),
+            "the server's frames: {received:02x?}"
+        );
+        // And the demo's short messages went out uncompressed.
+        assert!(
+            received.iter().any(|&(b0, _)| b0 == 0x81),
+            "{received:02x?}"
+        );
+    }
 
     // Closing a tab closes its WebSocket: the other tab sees it leave.
     devtools

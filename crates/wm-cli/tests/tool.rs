@@ -23,6 +23,8 @@ const WAIT: Duration = Duration::from_secs(5);
 type Ws = WebSocketStream<TcpStream>;
 
 /// `future`, or a panic naming `what` after [`WAIT`].
+mod support;
+
 async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, future)
         .await
@@ -132,7 +134,13 @@ impl Drop for SocketPath {
 /// `wm echo URL...`; the addresses it printed, in the order of `urls` (for `unix://`, what
 /// follows "listening on", e.g. `unix:/tmp/x.sock`).
 async fn spawn_echo(urls: &[&str]) -> (Proc, Vec<String>) {
+    spawn_echo_with(&[], urls).await
+}
+
+/// `wm echo FLAGS... URL...`, as [`spawn_echo`].
+async fn spawn_echo_with(flags: &[&str], urls: &[&str]) -> (Proc, Vec<String>) {
     let mut args = vec!["echo"];
+    args.extend_from_slice(flags);
     args.extend_from_slice(urls);
     let mut wm = Proc::spawn(&args);
     let mut addresses = Vec::new();
@@ -729,7 +737,7 @@ async fn demo_serves_the_page_and_the_chat() {
     let page = String::from_utf8(body).expect("a UTF-8 page");
     assert!(page.contains("<title>wm chat</title>"), "{page}");
     assert!(
-        page.contains(&format!("WS_PORT = {ws_port};")),
+        page.contains(&format!("|| {ws_port};")),
         "the page does not name the chat port {ws_port}"
     );
     let (status, head, _) = http_get(http, "/nope").await;
@@ -774,4 +782,50 @@ async fn demo_serves_the_page_and_the_chat() {
     let (status, stderr) = wm.stop().await;
     assert!(status.success(), "wm demo: {status}; stderr:\n{stderr}");
     assert!(stderr.contains("chat: connections 2"), "{stderr}");
+}
+
+/// `wm connect --deflate` through `wm echo --deflate`, recorded on the wire by a proxy:
+/// the offer and the answer, long lines compressed both ways (RSV1), short ones not. And
+/// without `--deflate` on the client, nothing is compressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_and_connect_compress_with_deflate() {
+    let (mut wm, addresses) = spawn_echo_with(&["--deflate"], &["websocket://127.0.0.1:0"]).await;
+    let echo = inet(&addresses[0]);
+    let long = "{\"say\":\"compress me, compress me, compress me\"}".repeat(6);
+    let input = format!("{long}\nshort\n");
+    for deflate in [true, false] {
+        let (proxy, recorded) = support::recording_proxy(echo).await;
+        let url = format!("ws://{proxy}/");
+        let args: &[&str] = if deflate {
+            &["--deflate", &url]
+        } else {
+            &[&url]
+        };
+        let out = run_connect(args, &input).await;
+        assert!(out.status.success(), "{}", out.stderr);
+        assert_eq!(out.stdout, input);
+        let recorded = recorded.lock().unwrap();
+        let (request, sent) = support::frames(&recorded.to_server);
+        let (answer, received) = support::frames(&recorded.to_client);
+        let firsts = |frames: &[(u8, usize)]| frames.iter().map(|f| f.0).collect::<Vec<_>>();
+        if deflate {
+            assert!(
+                request.contains(
+                    "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                ),
+                "{request}"
+            );
+            assert!(answer.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"), "{answer}");
+            // The long line compressed, the short one not; then the client's close.
+            assert_eq!(firsts(&sent), [0xc1, 0x81, 0x88], "{sent:?}");
+            assert_eq!(firsts(&received), [0xc1, 0x81, 0x88], "{received:?}");
+            assert!(sent[0].1 < long.len() / 3, "{sent:?}");
+        } else {
+            assert!(!answer.contains("Extensions"), "{answer}");
+            assert_eq!(firsts(&sent), [0x81, 0x81, 0x88], "{sent:?}");
+            assert_eq!(firsts(&received), [0x81, 0x81, 0x88], "{received:?}");
+        }
+    }
+    let (status, stderr) = wm.stop().await;
+    assert!(status.success(), "wm echo: {status}; stderr:\n{stderr}");
 }

@@ -186,3 +186,26 @@ pub fn interop_python(module: &str) -> Option<String> {
     eprintln!("skipping: {python} has no `{module}` module");
     None
 }
+
+/// The `node` that interop tests run a second implementation in, with `NODE_PATH` set to
+/// `WM_INTEROP_NODE_PATH` (which `.ci/run` fills with `npm install`), if it can require
+/// `module`. Without one the test is skipped with a note; under `CI` that is a failure
+/// instead. Returns the `NODE_PATH` to run it with.
+pub fn interop_node(module: &str) -> Option<String> {
+    let node_path = std::env::var("WM_INTEROP_NODE_PATH").unwrap_or_default();
+    let found = std::process::Command::new("node")
+        .args(["-e", &format!("require({module:?})")])
+        .env("NODE_PATH", &node_path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(node_path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but node cannot require `{module}` from NODE_PATH={node_path:?} (set WM_INTEROP_NODE_PATH)"
+    );
+    eprintln!("skipping: node cannot require `{module}` (set WM_INTEROP_NODE_PATH)");
+    None
+}

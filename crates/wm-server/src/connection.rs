@@ -63,6 +63,7 @@ impl EndpointShared {
         let context = ProtocolContext {
             limits: self.options.limits,
             client: self.client,
+            deflate: self.options.deflate,
         };
         let made = catch_unwind(AssertUnwindSafe(|| (self.factory)(&context)));
         if made.is_err() {

@@ -100,4 +100,5 @@ pub use registry::{ProtocolFactory, Registry, Transport};
 pub use run::{run_all, run_all_with, StopSignals};
 pub use stats::Stats;
 pub use tls::{TlsClient, TlsServer};
+pub use wm_websocket::deflate::DeflateConfig;
 pub use worker::{Worker, WorkerHandle};

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use wm_protocol::Limits;
+use wm_websocket::deflate::DeflateConfig;
 
 /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`: 1 MiB.
 pub const DEFAULT_SEND_HIGH_WATERMARK: usize = 1024 * 1024;
@@ -60,6 +61,10 @@ pub struct ConnectionOptions {
     pub close_timeout: Duration,
     /// How long to read and drop after our FIN before the socket is closed.
     pub linger: Duration,
+    /// permessage-deflate (RFC 7692) for WebSocket connections: the policy a
+    /// `websocket://` listener answers offers with, and what a `ws://` client offers
+    /// (there, [`DeflateConfig::client`] offers what browsers do). Default off.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for ConnectionOptions {
@@ -73,6 +78,7 @@ impl Default for ConnectionOptions {
             idle_timeout: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             linger: DEFAULT_LINGER,
+            deflate: None,
         }
     }
 }
@@ -118,6 +124,21 @@ impl ConnectionOptions {
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Turns permessage-deflate on for WebSocket connections (see
+    /// [`deflate`](Self::deflate)).
+    ///
+    /// ```
+    /// use wm_server::{ConnectionOptions, DeflateConfig, Worker};
+    /// let worker = Worker::new("websocket://127.0.0.1:0")?
+    ///     .options(ConnectionOptions::default().deflate(DeflateConfig::default()));
+    /// # Ok::<(), wm_server::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.deflate = Some(config);
         self
     }
 

@@ -604,3 +604,48 @@ fn a_client_fails_answers_its_offer_does_not_allow() {
     );
     assert_eq!((client.state(), client.deflate()), (State::Open, None));
 }
+
+/// Guards what `wm connect --deflate` found: messages sent before the `101` (Workerman's
+/// clients send in `onConnect`) were encoded at once, uncompressed. They are held until the
+/// answer says whether they may be compressed.
+#[test]
+fn messages_sent_before_the_101_are_compressed_once_it_agrees() {
+    let request = ClientRequest::new("ws://127.0.0.1:1/")
+        .unwrap()
+        .deflate(DeflateConfig::client());
+    let answer = answer_with_extensions(&request, "permessage-deflate");
+    let mut client = WebSocket::connecting(Config::default(), request).unwrap();
+    let long = "compress me, ".repeat(20);
+    let mut early = BytesMut::new();
+    client
+        .encode(Message::Text(long.clone()), &mut early)
+        .unwrap();
+    client
+        .encode(Message::Ping("p".into()), &mut early)
+        .unwrap();
+    client
+        .encode(Message::Text("short".into()), &mut early)
+        .unwrap();
+    assert!(early.is_empty(), "nothing goes out before the 101");
+    let mut head = BytesMut::new();
+    client.take_output(&mut head);
+    assert_eq!(
+        client.decode(&mut BytesMut::from(answer.as_str())).unwrap(),
+        None
+    );
+    let mut wire = BytesMut::new();
+    client.take_output(&mut wire);
+    let mut server =
+        WebSocket::server().with_deflate(Agreement::default(), &DeflateConfig::default());
+    assert_eq!(wire[0], 0xc1);
+    assert!(wire.len() < long.len() / 2, "{}", wire.len());
+    assert_eq!(server.decode(&mut wire).unwrap(), Some(Message::Text(long)));
+    assert_eq!(
+        server.decode(&mut wire).unwrap(),
+        Some(Message::Ping("p".into()))
+    );
+    assert_eq!(
+        server.decode(&mut wire).unwrap(),
+        Some(Message::Text("short".into()))
+    );
+}

@@ -14,11 +14,12 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use tokio_util::codec::Framed;
-use wm_protocol::testing::interop_python;
+use wm_protocol::testing::{interop_node, interop_python};
 use wm_websocket::close::CloseFrame;
-use wm_websocket::handshake::ServerOptions;
+use wm_websocket::deflate::{Agreement, DeflateConfig};
+use wm_websocket::handshake::{ClientRequest, ServerOptions};
 use wm_websocket::{
-    accept, accept_with, connect, CloseCode, Config, Message, Role, State, WebSocket,
+    accept, accept_with, connect, connect_with, CloseCode, Config, Message, Role, State, WebSocket,
     WebSocketCodec, WebSocketStream,
 };
 
@@ -299,28 +300,83 @@ async fn framed_with_the_codec_both_ways() {
 
 // ---- against Python's `websockets` ----
 
-const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/peer.py");
+/// A second, independent implementation run as a child process: Python's `websockets`
+/// (`interop/peer.py`) or Node's `ws` (`interop/peer.js`), each with a `server` and a
+/// `client URL` mode.
+enum Peer {
+    Python(String),
+    Node { node_path: String },
+}
+
+impl Peer {
+    fn python() -> Option<Self> {
+        interop_python("websockets").map(Self::Python)
+    }
+
+    fn node() -> Option<Self> {
+        interop_node("ws").map(|node_path| Self::Node { node_path })
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/");
+        let mut command = match self {
+            Self::Python(python) => {
+                let mut command = tokio::process::Command::new(python);
+                command.arg(format!("{dir}peer.py"));
+                command
+            }
+            Self::Node { node_path } => {
+                let mut command = tokio::process::Command::new("node");
+                command
+                    .env("NODE_PATH", node_path)
+                    .arg(format!("{dir}peer.js"));
+                command
+            }
+        };
+        command.args(args).kill_on_drop(true);
+        command
+    }
+}
 
 #[tokio::test]
 async fn python_websockets_client_against_this_server() {
-    let Some(python) = interop_python("websockets") else {
-        return;
-    };
+    if let Some(peer) = Peer::python() {
+        peer_client_against_this_server(peer, None).await;
+    }
+}
+
+/// `websockets` offers permessage-deflate by default and compresses every message.
+#[tokio::test]
+async fn python_websockets_client_against_this_server_with_deflate() {
+    if let Some(peer) = Peer::python() {
+        peer_client_against_this_server(peer, Some(DeflateConfig::default())).await;
+    }
+}
+
+/// Node's `ws` client offers permessage-deflate and, with a threshold of 0, compresses
+/// every message.
+#[tokio::test]
+async fn node_ws_client_against_this_server_with_deflate() {
+    if let Some(peer) = Peer::node() {
+        peer_client_against_this_server(peer, Some(DeflateConfig::default())).await;
+    }
+}
+
+async fn peer_client_against_this_server(peer: Peer, deflate: Option<DeflateConfig>) {
     let (listener, url) = listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let options = ServerOptions::new().protocols(["chat"]);
+        let mut options = ServerOptions::new().protocols(["chat"]);
+        if let Some(config) = deflate {
+            options = options.deflate(config);
+        }
         let ws = accept_with(tcp, Config::default(), options).await.unwrap();
+        assert_eq!(ws.protocol().deflate().is_some(), deflate.is_some());
         echo(ws).await
     });
     let output = timeout(
         Duration::from_secs(40),
-        tokio::process::Command::new(python)
-            .arg(PEER)
-            .arg("client")
-            .arg(&url)
-            .kill_on_drop(true)
-            .output(),
+        peer.command(&["client", &url]).output(),
     )
     .await
     .unwrap()
@@ -331,7 +387,15 @@ async fn python_websockets_client_against_this_server() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("protocol chat"), "{stdout}");
+    if let Peer::Python(_) = peer {
+        // (`ws` offers no subprotocol here.)
+        assert!(stdout.contains("protocol chat"), "{stdout}");
+    }
+    let extensions = match deflate {
+        Some(_) => "extensions permessage-deflate; server_no_context_takeover; client_no_context_takeover\n",
+        None => "extensions None\n",
+    };
+    assert!(stdout.contains(extensions), "{stdout}");
     assert!(stdout.contains("OK echoes and pong"), "{stdout}");
     assert!(stdout.contains("OK closed 1000"), "{stdout}");
     let control = timeout(LIMIT, server).await.unwrap().unwrap();
@@ -346,15 +410,42 @@ async fn python_websockets_client_against_this_server() {
 
 #[tokio::test]
 async fn this_client_against_a_python_websockets_server() {
-    let Some(python) = interop_python("websockets") else {
-        return;
-    };
-    let mut child = tokio::process::Command::new(python)
-        .arg(PEER)
-        .arg("server")
+    if let Some(peer) = Peer::python() {
+        this_client_against(peer, None).await;
+    }
+}
+
+/// `websockets` accepts with 12-bit windows both ways and context takeover: the client
+/// compresses and inflates with what its answer says.
+#[tokio::test]
+async fn this_client_against_a_python_websockets_server_with_deflate() {
+    if let Some(peer) = Peer::python() {
+        let agreement = Agreement {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 12,
+            client_max_window_bits: 12,
+        };
+        this_client_against(peer, Some(agreement)).await;
+    }
+}
+
+/// Node's `ws` server accepts with context takeover and full windows, and compresses
+/// every message.
+#[tokio::test]
+async fn this_client_against_a_node_ws_server_with_deflate() {
+    if let Some(peer) = Peer::node() {
+        this_client_against(peer, Some(Agreement::default())).await;
+    }
+}
+
+/// Connects to `peer`'s server, offering permessage-deflate if an `agreement` is expected.
+async fn this_client_against(peer: Peer, agreement: Option<Agreement>) {
+    let deflate = agreement.is_some();
+    let mut child = peer
+        .command(&["server"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -366,13 +457,19 @@ async fn this_client_against_a_python_websockets_server() {
     let tcp = TcpStream::connect(format!("127.0.0.1:{port}"))
         .await
         .unwrap();
-    let (mut ws, _) = connect(tcp, &format!("ws://127.0.0.1:{port}/"))
-        .await
-        .unwrap();
+    let mut request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap();
+    if deflate {
+        request = request.deflate(DeflateConfig::client());
+    }
+    let (mut ws, response) = connect_with(tcp, request, Config::default()).await.unwrap();
+    assert_eq!(response.deflate(), agreement.as_ref());
+    let json = r#"{"user":"bo","text":"a JSON message, a JSON message"}"#.repeat(30);
     for message in [
         Message::Text("hello from rust".into()),
         Message::Binary(Bytes::from_static(b"\x00\x01\x02")),
         Message::Text("z".repeat(300_000)),
+        Message::Text(json.clone()),
+        Message::Binary(json.into()),
     ] {
         ws.send(message.clone()).await.unwrap();
         assert_eq!(

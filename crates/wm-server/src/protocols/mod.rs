@@ -214,6 +214,9 @@ pub struct ProtocolContext {
     pub limits: wm_protocol::Limits,
     /// The connection is a client's (masking WebSocket frames, for one).
     pub client: bool,
+    /// permessage-deflate for a WebSocket connection, from
+    /// [`ConnectionOptions::deflate`](crate::ConnectionOptions::deflate).
+    pub deflate: Option<wm_websocket::deflate::DeflateConfig>,
 }
 
 /// Encodes with a [`wm_protocol::Encode`] impl, mapping its error to

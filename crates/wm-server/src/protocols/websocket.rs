@@ -30,15 +30,25 @@ fn config(context: &ProtocolContext) -> Config {
 }
 
 impl WebSocketProtocol {
-    /// The server end, answering the opening handshake as `options` say.
+    /// The server end, answering the opening handshake as `options` say, with the
+    /// listener's permessage-deflate policy unless `options` have one of their own.
     pub fn server(context: &ProtocolContext, options: ServerOptions) -> Self {
+        let options = match (context.deflate, options.deflate_config()) {
+            (Some(config), None) => options.deflate(config),
+            _ => options,
+        };
         Self {
             socket: WebSocket::accepting(config(context), options),
         }
     }
 
-    /// The client end, sending `request` as its opening handshake.
+    /// The client end, sending `request` as its opening handshake, offering the
+    /// client's permessage-deflate unless `request` offers its own.
     pub fn client(context: &ProtocolContext, request: ClientRequest) -> Self {
+        let request = match (context.deflate, request.deflate_config()) {
+            (Some(config), None) => request.deflate(config),
+            _ => request,
+        };
         let socket = WebSocket::connecting(config(context), request)
             .expect("a ClientRequest that was built is always valid");
         Self { socket }

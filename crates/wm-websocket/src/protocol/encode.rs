@@ -51,17 +51,34 @@ impl WebSocket {
     fn encode_frame_not_open(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
         match self.state {
             State::Handshake if !self.close_queued => {
-                let queued = self.early.len();
+                let queued = self.early_bytes;
                 if queued + payload.len() > self.config.max_message_size {
                     return Err(Error::QueueFull {
                         queued,
                         limit: self.config.max_message_size,
                     });
                 }
-                put_frame(self.role, &mut self.early, opcode, payload);
+                self.early_bytes += payload.len();
+                self.early.push((opcode, Bytes::copy_from_slice(payload)));
                 Ok(())
             }
             _ => Err(Error::SendAfterClose),
+        }
+    }
+
+    /// Encodes the messages queued before the handshake ended, in order, now that it is
+    /// known whether they may be compressed.
+    pub(super) fn put_early(&mut self) {
+        self.early_bytes = 0;
+        for (opcode, payload) in std::mem::take(&mut self.early) {
+            match self.compression.as_deref_mut() {
+                Some(compression)
+                    if !opcode.is_control() && compression.compresses(payload.len()) =>
+                {
+                    compression.put_frame(self.role, &mut self.output, opcode, &payload);
+                }
+                _ => put_frame(self.role, &mut self.output, opcode, &payload),
+            }
         }
     }
 

@@ -120,8 +120,11 @@ pub struct WebSocket {
     /// §5.5.3 allows it), so a peer that floods pings and never reads cannot make the
     /// output grow.
     pong_overflow: Option<Bytes>,
-    /// Frames encoded before the handshake finished, sent right after it.
-    early: BytesMut,
+    /// Messages and control frames encoded before the handshake finished, encoded and
+    /// sent right after it (compressed, if it agreed to that).
+    early: Vec<(OpCode, Bytes)>,
+    /// Their payload bytes, at most the message limit.
+    early_bytes: usize,
     /// A close was encoded before the handshake finished: the connection opens in
     /// `Closing`.
     close_queued: bool,
@@ -174,7 +177,8 @@ impl WebSocket {
             output: BytesMut::new(),
             pongs: BytesMut::new(),
             pong_overflow: None,
-            early: BytesMut::new(),
+            early: Vec::new(),
+            early_bytes: 0,
             close_queued: false,
             request: None,
             response: None,
@@ -389,7 +393,7 @@ impl WebSocket {
         } else {
             State::Open
         };
-        wm_protocol::move_output(&mut self.early, &mut self.output);
+        self.put_early();
         Ok(true)
     }
 

@@ -3,7 +3,11 @@
     python3 peer.py server        echo server on 127.0.0.1; prints its port, then serves
                                   until stdin closes
     python3 peer.py client URL    connects, checks echoes of text, binary, a 200 KiB
-                                  message and a ping, closes with 1000; prints OK lines
+                                  message, JSON, and a ping, closes with 1000; prints the
+                                  answer's extensions and OK lines
+
+Both ends offer and accept permessage-deflate, as `websockets` does by default (windows of
+12 bits on its server).
 
 Bounded: every wait has a timeout, and the whole run stops after 30 s.
 """
@@ -30,7 +34,9 @@ async def server():
 async def client(url):
     async with websockets.connect(url, max_size=2**24, subprotocols=["chat"]) as ws:
         print("protocol", ws.subprotocol, flush=True)
-        for message in ["hello", "κόσμε ✓", b"\x00\x01\xff", "x" * 200_000, b""]:
+        print("extensions", ws.response_headers.get("Sec-WebSocket-Extensions"), flush=True)
+        json = '{"user":"ana","text":"hello, hello, hello world"}' * 20
+        for message in ["hello", "κόσμε ✓", b"\x00\x01\xff", "x" * 200_000, b"", json, json]:
             await ws.send(message)
             echoed = await asyncio.wait_for(ws.recv(), 10)
             assert echoed == message, (message[:20], echoed[:20])
