@@ -1,6 +1,7 @@
 //! WebSocket: masked client frames decoded (and unmasked) by a server, and server frames
 //! encoded, by wm-websocket beside tungstenite, fastwebsockets and tokio-websockets and a
-//! plain loop, on the same bytes in the same run.
+//! plain loop, on the same bytes in the same run; and permessage-deflate beside the zlib
+//! work alone.
 //!
 //! * decode: binary frames of 2–125 bytes (about 1 MiB of payload), and 64 × 64 KiB.
 //!   wm is measured twice: its `WebSocket` protocol on one buffer (as the plain loop
@@ -18,6 +19,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
 };
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use futures_util::{SinkExt, StreamExt};
 use tokio::runtime::Runtime;
 use tokio_util::codec::{Encoder, Framed, FramedWrite};
@@ -26,6 +28,7 @@ use wm_benches::websocket::{
     client_frames, large_payloads, plain_decode, plain_encode, small_payloads, MemoryStream,
 };
 use wm_benches::Append;
+use wm_websocket::deflate::{Agreement, DeflateConfig};
 use wm_websocket::{Config, Encode, Message, Protocol, Role, WebSocket, WebSocketCodec};
 
 const LIMIT: usize = 64 << 20;
@@ -307,6 +310,162 @@ fn wm_encode_slices(payloads: &[Bytes], dst: &mut BytesMut) -> usize {
     dst.len()
 }
 
+/// 1 KiB JSON messages (the deflate load test's), 256 of them.
+fn json_messages() -> Vec<Bytes> {
+    (0..256u32)
+        .map(|i| {
+            let mut text = format!(
+                r#"{{"type":"update","seq":{},"quotes":["#,
+                1_000_000 + i * 7919
+            );
+            let mut k = 0u32;
+            while text.len() < 1000 {
+                text.push_str(&format!(
+                    r#"{{"symbol":"S{}","price":{}.{:02},"volume":{}}},"#,
+                    (i + k) % 8,
+                    100 + (i * 37 + k * 11) % 97,
+                    k % 100,
+                    (i * 131 + k * 17) % 10_000
+                ));
+                k += 1;
+            }
+            text.push_str("0]}");
+            Bytes::from(text)
+        })
+        .collect()
+}
+
+/// No context takeover either way: wm's default.
+fn no_takeover() -> Agreement {
+    Agreement {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..Agreement::default()
+    }
+}
+
+/// The limit for inflating: the frames' headers read, payloads unmasked into one scratch
+/// buffer, and inflated with a reset zlib context per message, nothing else.
+fn hand_inflate(wire: &[u8], inflater: &mut Decompress, out: &mut Vec<u8>) -> usize {
+    let mut at = 0;
+    let mut n = 0;
+    let mut scratch = Vec::new();
+    while at < wire.len() {
+        let length = match wire[at + 1] & 0x7f {
+            126 => usize::from(u16::from_be_bytes([wire[at + 2], wire[at + 3]])),
+            short => usize::from(short),
+        };
+        let header = if length > 125 { 4 } else { 2 };
+        let key = &wire[at + header..at + header + 4];
+        let payload = &wire[at + header + 4..at + header + 4 + length];
+        scratch.clear();
+        scratch.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
+        scratch.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        out.clear();
+        out.reserve(4 * length + 64);
+        inflater
+            .decompress_vec(&scratch, out, FlushDecompress::Sync)
+            .unwrap();
+        inflater.reset(false);
+        black_box(&out);
+        at += header + 4 + length;
+        n += 1;
+    }
+    n
+}
+
+/// The limit for deflating: each message compressed with a reset zlib context, the tail
+/// cut, a server header put in front.
+fn hand_deflate(messages: &[Bytes], deflater: &mut Compress, dst: &mut BytesMut) -> usize {
+    dst.clear();
+    let mut compressed = Vec::new();
+    for message in messages {
+        compressed.clear();
+        compressed.reserve(message.len() + 64);
+        deflater
+            .compress_vec(message, &mut compressed, FlushCompress::Sync)
+            .unwrap();
+        deflater.reset();
+        compressed.truncate(compressed.len() - 4);
+        let length = compressed.len();
+        if length > 125 {
+            dst.extend_from_slice(&[0xc1, 126]);
+            dst.extend_from_slice(&(length as u16).to_be_bytes());
+        } else {
+            dst.extend_from_slice(&[0xc1, length as u8]);
+        }
+        dst.extend_from_slice(&compressed);
+    }
+    dst.len()
+}
+
+/// permessage-deflate without context takeover (wm's default): 1 KiB JSON messages,
+/// compressed frames from a client decoded (unmasked, inflated, UTF-8 checked), and
+/// encoded (compressed) by a server, beside the zlib work alone. No Rust anchor has
+/// permessage-deflate (tungstenite, fastwebsockets and tokio-websockets refuse RSV1); the
+/// load test (`src/bin/deflate.rs`) compares servers with Python's and Node's.
+fn deflate(c: &mut Criterion) {
+    let messages = json_messages();
+    let total: usize = messages.iter().map(Bytes::len).sum();
+    let config = DeflateConfig::default();
+    let mut client = WebSocket::client().with_deflate(no_takeover(), &config);
+    let mut wire = BytesMut::new();
+    for message in &messages {
+        client
+            .encode(
+                Message::Text(String::from_utf8(message.to_vec()).unwrap()),
+                &mut wire,
+            )
+            .unwrap();
+    }
+    assert_eq!(wire[0], 0xc1);
+    let wire = wire.freeze();
+
+    let mut group = c.benchmark_group("websocket/deflate/decode");
+    group.throughput(Throughput::Bytes(total as u64));
+    group.bench_function("wm WebSocket (one buffer)", |b| {
+        b.iter_batched_ref(
+            || BytesMut::from(&wire[..]),
+            |buf| {
+                let mut ws =
+                    WebSocket::new(Role::Server, wm_config()).with_deflate(no_takeover(), &config);
+                let mut n = 0;
+                while let Some(message) = ws.decode(buf).unwrap() {
+                    black_box(message);
+                    n += 1;
+                }
+                assert_eq!(n, messages.len());
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    let mut inflater = Decompress::new(false);
+    let mut out = Vec::new();
+    group.bench_function("hand flate2 inflate", |b| {
+        b.iter(|| hand_inflate(&wire, &mut inflater, &mut out))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("websocket/deflate/encode");
+    group.throughput(Throughput::Bytes(total as u64));
+    let mut dst = BytesMut::with_capacity(total * 2);
+    group.bench_function("wm WebSocket (&[u8])", |b| {
+        let mut ws = WebSocket::server().with_deflate(no_takeover(), &config);
+        b.iter(|| {
+            dst.clear();
+            for message in &messages {
+                ws.encode(&message[..], &mut dst).unwrap();
+            }
+            dst.len()
+        })
+    });
+    let mut deflater = Compress::new_with_window_bits(Compression::new(config.level), false, 15);
+    group.bench_function("hand flate2 deflate", |b| {
+        b.iter(|| hand_deflate(&messages, &mut deflater, &mut dst))
+    });
+    group.finish();
+}
+
 fn websocket(c: &mut Criterion) {
     let small = small_payloads(1 << 20);
     let large = large_payloads(64);
@@ -323,6 +482,6 @@ fn websocket(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = wm_benches::criterion();
-    targets = websocket
+    targets = websocket, deflate
 }
 criterion_main!(benches);

@@ -3,6 +3,7 @@
 
 pub mod encode;
 pub mod http;
+pub mod process;
 pub mod websocket;
 
 use std::hint::black_box;

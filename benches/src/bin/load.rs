@@ -21,10 +21,8 @@
 //! websocket-20-1,frame-20-16` runs only those cells (scheme, size in bytes, in flight);
 //! `--only http` only the wrk rows, `--only idle` only the idle connections.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +30,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+use wm_benches::process::{
+    cpu_time, raise_fd_limit, rss_kib, sibling, spawn_server, Error, Pinning, Running, PINNING,
+};
 
 const CONNECTIONS: usize = 100;
 const IDLE_CONNECTIONS: usize = 10_000;
@@ -119,129 +119,24 @@ impl Server {
     }
 }
 
-/// The cores the servers and the load run on, when they can be kept apart.
-#[derive(Debug, Clone, Copy)]
-struct Pinning {
-    server: usize,
-    load: usize,
-}
-
-impl Pinning {
-    /// The last core for the servers, the first for the load; `None` on one core or
-    /// without `taskset`.
-    fn detect() -> Option<Self> {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let taskset = Command::new("taskset")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        (cores >= 2 && taskset).then_some(Self {
-            server: cores - 1,
-            load: 0,
-        })
-    }
-
-    /// Pins this process (the load, and the wrk it starts) to its core.
-    fn pin_load(self) -> Result<(), Error> {
-        let status = Command::new("taskset")
-            .args(["-a", "-p", "-c", &self.load.to_string()])
-            .arg(std::process::id().to_string())
-            .stdout(Stdio::null())
-            .status()?;
-        if !status.success() {
-            return Err("taskset could not pin the load".into());
-        }
-        Ok(())
-    }
-}
-
-static PINNING: std::sync::OnceLock<Option<Pinning>> = std::sync::OnceLock::new();
-
-/// A server process, killed when dropped.
-struct Running {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sibling(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("own path");
-    exe.with_file_name(name)
-}
-
 fn start(server: Server, scheme: &str) -> Result<Running, Error> {
     let (program, args) = match server {
         Server::Wm => (
             sibling("wm"),
-            ["echo".to_owned(), format!("{scheme}://127.0.0.1:0")],
+            vec!["echo".to_owned(), format!("{scheme}://127.0.0.1:0")],
         ),
         Server::Anchor(kind) => (
             sibling("anchor"),
-            [kind.to_owned(), "127.0.0.1:0".to_owned()],
+            vec![kind.to_owned(), "127.0.0.1:0".to_owned()],
         ),
     };
-    let mut command = match PINNING.get().copied().flatten() {
-        Some(pinning) => {
-            let mut command = Command::new("taskset");
-            command
-                .args(["-c", &pinning.server.to_string()])
-                .arg(&program);
-            command
-        }
-        None => Command::new(&program),
-    };
-    command.args(args);
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            format!(
-                "cannot start {}: {e} (build with --bins first)",
-                server.name()
-            )
-        })?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
-    let address = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .ok_or("no address printed")?
-        .parse()?;
-    Ok(Running { child, address })
-}
-
-/// The process's user + system CPU time.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let per_second = rustix::param::clock_ticks_per_second().max(1);
-    Duration::from_secs_f64(ticks as f64 / per_second as f64)
-}
-
-/// The process's resident set, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    spawn_server(Command::new(program).args(args)).map_err(|e| {
+        format!(
+            "cannot start {}: {e} (build with --bins first)",
+            server.name()
+        )
+        .into()
+    })
 }
 
 /// Counts complete echoed messages in what a server sends back.
@@ -539,14 +434,6 @@ fn wrk(server: &Running, pipelined: bool, duration: Duration) -> Result<WrkResul
         cpu_per_request: Duration::from_secs_f64(cpu.as_secs_f64() / requests.max(1.0)),
         p99,
     })
-}
-
-/// Ten thousand connections need more descriptors than the usual soft limit of 1024.
-fn raise_fd_limit() {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut limit = getrlimit(Resource::Nofile);
-    limit.current = limit.maximum;
-    let _ = setrlimit(Resource::Nofile, limit);
 }
 
 /// `load --drive SCHEME ADDRESS SIZE IN_FLIGHT SECONDS`: only the load, against a server
