@@ -19,16 +19,17 @@ use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
 };
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use flate2::{Compress, Compression, Decompress};
 use futures_util::{SinkExt, StreamExt};
 use tokio::runtime::Runtime;
 use tokio_util::codec::{Encoder, Framed, FramedWrite};
 use wm_benches::encode::EncodeTarget;
 use wm_benches::websocket::{
-    client_frames, large_payloads, plain_decode, plain_encode, small_payloads, MemoryStream,
+    client_frames, hand_deflate, hand_inflate, json_messages, large_payloads, no_takeover,
+    plain_decode, plain_encode, small_payloads, MemoryStream,
 };
 use wm_benches::Append;
-use wm_websocket::deflate::{Agreement, DeflateConfig};
+use wm_websocket::deflate::DeflateConfig;
 use wm_websocket::{Config, Encode, Message, Protocol, Role, WebSocket, WebSocketCodec};
 
 const LIMIT: usize = 64 << 20;
@@ -306,95 +307,6 @@ fn wm_encode_slices(payloads: &[Bytes], dst: &mut BytesMut) -> usize {
     let mut ws = WebSocket::server();
     for payload in payloads {
         ws.encode(&payload[..], dst).unwrap();
-    }
-    dst.len()
-}
-
-/// 1 KiB JSON messages (the deflate load test's), 256 of them.
-fn json_messages() -> Vec<Bytes> {
-    (0..256u32)
-        .map(|i| {
-            let mut text = format!(
-                r#"{{"type":"update","seq":{},"quotes":["#,
-                1_000_000 + i * 7919
-            );
-            let mut k = 0u32;
-            while text.len() < 1000 {
-                text.push_str(&format!(
-                    r#"{{"symbol":"S{}","price":{}.{:02},"volume":{}}},"#,
-                    (i + k) % 8,
-                    100 + (i * 37 + k * 11) % 97,
-                    k % 100,
-                    (i * 131 + k * 17) % 10_000
-                ));
-                k += 1;
-            }
-            text.push_str("0]}");
-            Bytes::from(text)
-        })
-        .collect()
-}
-
-/// No context takeover either way: wm's default.
-fn no_takeover() -> Agreement {
-    Agreement {
-        server_no_context_takeover: true,
-        client_no_context_takeover: true,
-        ..Agreement::default()
-    }
-}
-
-/// The limit for inflating: the frames' headers read, payloads unmasked into one scratch
-/// buffer, and inflated with a reset zlib context per message, nothing else.
-fn hand_inflate(wire: &[u8], inflater: &mut Decompress, out: &mut Vec<u8>) -> usize {
-    let mut at = 0;
-    let mut n = 0;
-    let mut scratch = Vec::new();
-    while at < wire.len() {
-        let length = match wire[at + 1] & 0x7f {
-            126 => usize::from(u16::from_be_bytes([wire[at + 2], wire[at + 3]])),
-            short => usize::from(short),
-        };
-        let header = if length > 125 { 4 } else { 2 };
-        let key = &wire[at + header..at + header + 4];
-        let payload = &wire[at + header + 4..at + header + 4 + length];
-        scratch.clear();
-        scratch.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
-        scratch.extend_from_slice(&[0, 0, 0xff, 0xff]);
-        out.clear();
-        out.reserve(4 * length + 64);
-        inflater
-            .decompress_vec(&scratch, out, FlushDecompress::Sync)
-            .unwrap();
-        inflater.reset(false);
-        black_box(&out);
-        at += header + 4 + length;
-        n += 1;
-    }
-    n
-}
-
-/// The limit for deflating: each message compressed with a reset zlib context, the tail
-/// cut, a server header put in front.
-fn hand_deflate(messages: &[Bytes], deflater: &mut Compress, dst: &mut BytesMut) -> usize {
-    dst.clear();
-    let mut compressed = Vec::new();
-    for message in messages {
-        compressed.clear();
-        compressed.reserve(message.len() + 64);
-        deflater
-            .compress_vec(message, &mut compressed, FlushCompress::Sync)
-            .unwrap();
-        deflater.reset();
-        compressed.truncate(compressed.len() - 4);
-        let length = compressed.len();
-        if length > 125 {
-            dst.extend_from_slice(&[0xc1, 126]);
-            dst.extend_from_slice(&(length as u16).to_be_bytes());
-        } else {
-            dst.extend_from_slice(&[0xc1, length as u8]);
-        }
-        dst.extend_from_slice(&compressed);
     }
     dst.len()
 }

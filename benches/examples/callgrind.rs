@@ -95,6 +95,24 @@ fn main() {
             std::hint::black_box(&dst);
             payloads.len()
         }
+        // 256 JSON messages of 1 KiB compressed as server frames (no context takeover).
+        "deflate-enc-wm" | "deflate-enc-hand" => {
+            let messages = websocket::json_messages();
+            let mut dst = BytesMut::with_capacity(1 << 20);
+            if contender == "deflate-enc-wm" {
+                let config = wm_websocket::deflate::DeflateConfig::default();
+                let mut ws = wm_websocket::WebSocket::server()
+                    .with_deflate(websocket::no_takeover(), &config);
+                for message in &messages {
+                    wm_websocket::Encode::encode(&mut ws, &message[..], &mut dst).unwrap();
+                }
+            } else {
+                let mut deflater = flate2::Compress::new(flate2::Compression::new(6), false);
+                websocket::hand_deflate(&messages, &mut deflater, &mut dst);
+            }
+            std::hint::black_box(&dst);
+            messages.len()
+        }
         "http-wm" => {
             let mut http = wm_http::Http::default();
             let mut n = 0;

@@ -6,7 +6,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
+use flate2::{Compress, Decompress, FlushCompress, FlushDecompress};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use wm_websocket::deflate::Agreement;
 use wm_websocket::{Encode, Message, WebSocket};
 
 use crate::Rng;
@@ -208,4 +210,95 @@ pub fn plain_encode(payload: &[u8], dst: &mut BytesMut) {
     dst.reserve(size + length);
     dst.extend_from_slice(&head[..size]);
     dst.extend_from_slice(payload);
+}
+
+// ---- permessage-deflate ----
+
+/// 1 KiB JSON messages (the deflate load test's), 256 of them.
+pub fn json_messages() -> Vec<Bytes> {
+    (0..256u32)
+        .map(|i| {
+            let mut text = format!(
+                r#"{{"type":"update","seq":{},"quotes":["#,
+                1_000_000 + i * 7919
+            );
+            let mut k = 0u32;
+            while text.len() < 1000 {
+                text.push_str(&format!(
+                    r#"{{"symbol":"S{}","price":{}.{:02},"volume":{}}},"#,
+                    (i + k) % 8,
+                    100 + (i * 37 + k * 11) % 97,
+                    k % 100,
+                    (i * 131 + k * 17) % 10_000
+                ));
+                k += 1;
+            }
+            text.push_str("0]}");
+            Bytes::from(text)
+        })
+        .collect()
+}
+
+/// No context takeover either way: wm's default.
+pub fn no_takeover() -> Agreement {
+    Agreement {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..Agreement::default()
+    }
+}
+
+/// The limit for inflating: the frames' headers read, payloads unmasked into one scratch
+/// buffer, and inflated with a reset zlib context per message, nothing else.
+pub fn hand_inflate(wire: &[u8], inflater: &mut Decompress, out: &mut Vec<u8>) -> usize {
+    let mut at = 0;
+    let mut n = 0;
+    let mut scratch = Vec::new();
+    while at < wire.len() {
+        let length = match wire[at + 1] & 0x7f {
+            126 => usize::from(u16::from_be_bytes([wire[at + 2], wire[at + 3]])),
+            short => usize::from(short),
+        };
+        let header = if length > 125 { 4 } else { 2 };
+        let key = &wire[at + header..at + header + 4];
+        let payload = &wire[at + header + 4..at + header + 4 + length];
+        scratch.clear();
+        scratch.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
+        scratch.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        out.clear();
+        out.reserve(4 * length + 64);
+        inflater
+            .decompress_vec(&scratch, out, FlushDecompress::Sync)
+            .unwrap();
+        inflater.reset(false);
+        std::hint::black_box(&out);
+        at += header + 4 + length;
+        n += 1;
+    }
+    n
+}
+
+/// The limit for deflating: each message compressed with a reset zlib context, the tail
+/// cut, a server header put in front.
+pub fn hand_deflate(messages: &[Bytes], deflater: &mut Compress, dst: &mut BytesMut) -> usize {
+    dst.clear();
+    let mut compressed = Vec::new();
+    for message in messages {
+        compressed.clear();
+        compressed.reserve(message.len() + 64);
+        deflater
+            .compress_vec(message, &mut compressed, FlushCompress::Sync)
+            .unwrap();
+        deflater.reset();
+        compressed.truncate(compressed.len() - 4);
+        let length = compressed.len();
+        if length > 125 {
+            dst.extend_from_slice(&[0xc1, 126]);
+            dst.extend_from_slice(&(length as u16).to_be_bytes());
+        } else {
+            dst.extend_from_slice(&[0xc1, length as u8]);
+        }
+        dst.extend_from_slice(&compressed);
+    }
+    dst.len()
 }
