@@ -330,6 +330,28 @@ fn frames_sent_before_the_handshake_follow_the_101() {
     assert_eq!(&output[..], &expected[..]);
 }
 
+/// What is queued before the 101 is bounded by the message limit, each message counted
+/// with the largest header it could take: a flood of empty messages stops too.
+#[test]
+fn messages_queued_before_the_101_are_bounded_empty_ones_included() {
+    let config = Config::default().max_message_size(1000);
+    let mut ws = WebSocket::accepting(config, ServerOptions::new());
+    let mut out = BytesMut::new();
+    let mut sent = 0;
+    let error = loop {
+        match ws.encode("", &mut out) {
+            Ok(()) => sent += 1,
+            Err(error) => break error,
+        }
+        assert!(sent <= 1000, "no bound");
+    };
+    assert!(
+        matches!(error, Error::QueueFull { limit: 1000, .. }),
+        "{error:?}"
+    );
+    assert_eq!(sent, 1000 / wm_websocket::frame::MAX_HEADER_LENGTH);
+}
+
 // ---- client ----
 
 fn client_request() -> ClientRequest {

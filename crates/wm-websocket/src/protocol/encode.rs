@@ -7,7 +7,7 @@ use wm_protocol::Encode;
 use super::{State, WebSocket};
 use crate::close::CloseFrame;
 use crate::error::{CloseCode, Error};
-use crate::frame::{FrameHeader, OpCode, Role, MAX_CONTROL_PAYLOAD};
+use crate::frame::{FrameHeader, OpCode, Role, MAX_CONTROL_PAYLOAD, MAX_HEADER_LENGTH};
 use crate::mask::apply_mask;
 use crate::message::Message;
 
@@ -67,14 +67,17 @@ impl WebSocket {
     fn encode_frame_not_open(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
         match self.state {
             State::Handshake if !self.close_queued => {
+                // Each message counts with the largest header it can take, so that a
+                // flood of empty messages is bounded too.
                 let queued = self.early_bytes;
-                if queued + payload.len() > self.config.max_message_size {
+                let cost = payload.len() + MAX_HEADER_LENGTH;
+                if queued + cost > self.config.max_message_size {
                     return Err(Error::QueueFull {
                         queued,
                         limit: self.config.max_message_size,
                     });
                 }
-                self.early_bytes += payload.len();
+                self.early_bytes += cost;
                 self.early.push((opcode, Bytes::copy_from_slice(payload)));
                 Ok(())
             }

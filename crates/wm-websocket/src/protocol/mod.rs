@@ -123,7 +123,8 @@ pub struct WebSocket {
     /// Messages and control frames encoded before the handshake finished, encoded and
     /// sent right after it (compressed, if it agreed to that).
     early: Vec<(OpCode, Bytes)>,
-    /// Their payload bytes, at most the message limit.
+    /// Their payload bytes and the largest header each could take, at most the message
+    /// limit.
     early_bytes: usize,
     /// A close was encoded before the handshake finished: the connection opens in
     /// `Closing`.
