@@ -142,3 +142,21 @@ pub fn raise_fd_limit() {
     limit.current = limit.maximum;
     let _ = setrlimit(Resource::Nofile, limit);
 }
+
+/// What a load binary does before its first server: raises the descriptor limit, pins
+/// itself to the load's core where servers and load can be kept apart (setting
+/// [`PINNING`] for [`spawn_server`]), and says so with the number of rounds.
+pub fn prepare_load(rounds: usize) -> Result<(), Error> {
+    raise_fd_limit();
+    match *PINNING.get_or_init(Pinning::detect) {
+        Some(pinning) => {
+            pinning.pin_load()?;
+            println!(
+                "Servers pinned to core {}, the load to core {}; {rounds} rounds, medians.",
+                pinning.server, pinning.load
+            );
+        }
+        None => println!("Not pinned (one core, or no taskset); {rounds} rounds, medians."),
+    }
+    Ok(())
+}

@@ -31,9 +31,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use wm_benches::process::{
-    cpu_time, raise_fd_limit, rss_kib, sibling, spawn_server, Error, Pinning, Running, PINNING,
-};
+use wm_benches::process::{cpu_time, prepare_load, rss_kib, sibling, spawn_server, Error, Running};
 use wm_websocket::deflate::DeflateConfig;
 use wm_websocket::handshake::ClientRequest;
 use wm_websocket::{connect_with, Config, Message, WebSocketStream};
@@ -358,18 +356,7 @@ fn main() -> Result<(), Error> {
     }
     let only = value("--only").cloned();
     let wants = |part: &str| only.as_deref().map_or(true, |o| o == part);
-    raise_fd_limit();
-    let pinning = *PINNING.get_or_init(Pinning::detect);
-    match pinning {
-        Some(pinning) => {
-            pinning.pin_load()?;
-            println!(
-                "Servers pinned to core {}, the load to core {}; {rounds} rounds, medians.",
-                pinning.server, pinning.load
-            );
-        }
-        None => println!("Not pinned (one core, or no taskset); {rounds} rounds, medians."),
-    }
+    prepare_load(rounds)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

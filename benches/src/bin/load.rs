@@ -30,9 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use wm_benches::process::{
-    cpu_time, raise_fd_limit, rss_kib, sibling, spawn_server, Error, Pinning, Running, PINNING,
-};
+use wm_benches::process::{cpu_time, prepare_load, rss_kib, sibling, spawn_server, Error, Running};
 
 const CONNECTIONS: usize = 100;
 const IDLE_CONNECTIONS: usize = 10_000;
@@ -503,18 +501,7 @@ fn main() -> Result<(), Error> {
         rounds = n.parse().map_err(|_| "--rounds takes a number")?;
     }
     let only = Selection(value("--only").map(|v| v.split(',').map(str::to_owned).collect()));
-    raise_fd_limit();
-    let pinning = *PINNING.get_or_init(Pinning::detect);
-    match pinning {
-        Some(pinning) => {
-            pinning.pin_load()?;
-            println!(
-                "Servers pinned to core {}, the load to core {}; {rounds} rounds, medians.",
-                pinning.server, pinning.load
-            );
-        }
-        None => println!("Not pinned (one core, or no taskset); {rounds} rounds, medians."),
-    }
+    prepare_load(rounds)?;
     println!();
     // The load runs on one thread, the server on another: the two cores of the machine.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -8,28 +8,10 @@ use proptest::prelude::*;
 use wm_protocol::testing::assert_every_split;
 use wm_websocket::deflate::{Agreement, DeflateConfig, InflateError, MessageDeflater};
 use wm_websocket::handshake::{ClientRequest, ServerOptions};
+mod support;
+use support::{close_code_of, decode_in_cuts, masked};
+
 use wm_websocket::{Config, Encode, Error, FrameError, Message, Protocol, Role, State, WebSocket};
-
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// A frame as a client sends it: `b0` (FIN, RSV, opcode), masked with `KEY`.
-fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut wire = vec![b0];
-    match payload.len() {
-        n @ 0..=125 => wire.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            wire.push(0x80 | 126);
-            wire.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            wire.push(0x80 | 127);
-            wire.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    wire.extend_from_slice(&KEY);
-    wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
-    wire
-}
 
 /// A server that agreed `agreement`, with `config`'s limits.
 fn server(agreement: Agreement, config: Config) -> WebSocket {
@@ -78,11 +60,6 @@ fn noise(length: usize) -> Vec<u8> {
             (state >> 24) as u8
         })
         .collect()
-}
-
-fn close_code_of(output: &[u8]) -> u16 {
-    assert_eq!(output[0], 0x88, "a close frame: {output:02x?}");
-    u16::from_be_bytes([output[2], output[3]])
 }
 
 /// RFC 7692 §7.2.3.1-2, spec §10: "Hello" compressed, then again referring back to the
@@ -468,19 +445,8 @@ proptest! {
             for message in &messages {
                 sender.encode(message.clone(), &mut wire).unwrap();
             }
-            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
-            cuts.sort_unstable();
             let mut receiver = WebSocket::new(from.peer(), Config::default()).with_deflate(agreement, &config);
-            let mut buf = BytesMut::new();
-            let mut got = Vec::new();
-            let mut start = 0;
-            for end in cuts.into_iter().chain([wire.len()]) {
-                buf.extend_from_slice(&wire[start..end]);
-                start = end;
-                while let Some(message) = receiver.decode(&mut buf).unwrap() {
-                    got.push(message);
-                }
-            }
+            let got = decode_in_cuts(&mut receiver, &wire, &cuts);
             prop_assert_eq!(&got, &messages);
         }
     }
@@ -496,19 +462,8 @@ proptest! {
         let mut compressed = BytesMut::new();
         MessageDeflater::new(15, 6, false).compress(&payload, &mut compressed);
         let wire = fragmented(&compressed, text, pieces);
-        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
-        cuts.sort_unstable();
         let mut ws = server(no_takeover(), Config::default());
-        let mut buf = BytesMut::new();
-        let mut got = Vec::new();
-        let mut start = 0;
-        for end in cuts.into_iter().chain([wire.len()]) {
-            buf.extend_from_slice(&wire[start..end]);
-            start = end;
-            while let Some(message) = ws.decode(&mut buf).unwrap() {
-                got.push(message);
-            }
-        }
+        let got = decode_in_cuts(&mut ws, &wire, &cuts);
         let want = if text {
             Message::Text(String::from_utf8(payload).unwrap())
         } else {

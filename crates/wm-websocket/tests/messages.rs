@@ -5,32 +5,13 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use wm_protocol::testing::{assert_every_split, decode_chunks};
 use wm_websocket::close::CloseFrame;
+mod support;
+use support::{close_code_of, decode_in_cuts, masked};
+
 use wm_websocket::{
     CloseCode, Config, Encode, Error, FrameError, Message, Protocol, Role, State, WebSocket,
     MAX_QUEUED_PONGS,
 };
-
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// A frame as a client sends it: `b0` (FIN, RSV, opcode), masked with `KEY`, length in its
-/// minimal form.
-fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut wire = vec![b0];
-    match payload.len() {
-        n @ 0..=125 => wire.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            wire.push(0x80 | 126);
-            wire.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            wire.push(0x80 | 127);
-            wire.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    wire.extend_from_slice(&KEY);
-    wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
-    wire
-}
 
 fn concat(frames: &[Vec<u8>]) -> Vec<u8> {
     frames.concat()
@@ -58,12 +39,6 @@ fn server_reads_with(config: Config, wire: &[u8]) -> (Vec<Message>, Option<Error
     let mut output = BytesMut::new();
     ws.take_output(&mut output);
     (messages, error, output.to_vec())
-}
-
-/// A server's close frame with `code` (and whatever reason follows).
-fn close_code_of(output: &[u8]) -> u16 {
-    assert_eq!(output[0], 0x88, "a close frame: {output:02x?}");
-    u16::from_be_bytes([output[2], output[3]])
 }
 
 #[test]
@@ -464,19 +439,8 @@ proptest! {
             for message in &messages {
                 sender.encode(message.clone(), &mut wire).unwrap();
             }
-            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
-            cuts.sort_unstable();
             let mut receiver = WebSocket::new(to, Config::default());
-            let mut buf = BytesMut::new();
-            let mut got = Vec::new();
-            let mut start = 0;
-            for end in cuts.into_iter().chain([wire.len()]) {
-                buf.extend_from_slice(&wire[start..end]);
-                start = end;
-                while let Some(message) = receiver.decode(&mut buf).unwrap() {
-                    got.push(message);
-                }
-            }
+            let got = decode_in_cuts(&mut receiver, &wire, &cuts);
             prop_assert_eq!(&got, &messages);
         }
     }
