@@ -166,25 +166,29 @@ pub fn seeded_reads(input: &[u8], seed: u8) -> Vec<&[u8]> {
     reads
 }
 
+/// Whether `command` (a probe that loads the module) succeeds; if not, the test is
+/// skipped with `missing` on stderr, or, under `CI`, fails with it.
+fn interop_available(command: &mut std::process::Command, missing: &str) -> bool {
+    let found = command
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but {missing}");
+        eprintln!("skipping: {missing}");
+    }
+    found
+}
+
 /// The Python that interop tests run a second implementation in: `WM_INTEROP_PYTHON`
 /// (which `.ci/run` sets to a venv), else `python3`, if it can import `module`. Without
 /// one the test is skipped with a note; under `CI` that is a failure instead.
 pub fn interop_python(module: &str) -> Option<String> {
     let python = std::env::var("WM_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let found = std::process::Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if found {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {python} has no `{module}` (set WM_INTEROP_PYTHON)"
-    );
-    eprintln!("skipping: {python} has no `{module}` module");
-    None
+    let mut probe = std::process::Command::new(&python);
+    probe.args(["-c", &format!("import {module}")]);
+    let missing = format!("{python} has no `{module}` module (set WM_INTEROP_PYTHON)");
+    interop_available(&mut probe, &missing).then_some(python)
 }
 
 /// The `node` that interop tests run a second implementation in, with `NODE_PATH` set to
@@ -193,19 +197,12 @@ pub fn interop_python(module: &str) -> Option<String> {
 /// instead. Returns the `NODE_PATH` to run it with.
 pub fn interop_node(module: &str) -> Option<String> {
     let node_path = std::env::var("WM_INTEROP_NODE_PATH").unwrap_or_default();
-    let found = std::process::Command::new("node")
+    let mut probe = std::process::Command::new("node");
+    probe
         .args(["-e", &format!("require({module:?})")])
-        .env("NODE_PATH", &node_path)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if found {
-        return Some(node_path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but node cannot require `{module}` from NODE_PATH={node_path:?} (set WM_INTEROP_NODE_PATH)"
+        .env("NODE_PATH", &node_path);
+    let missing = format!(
+        "node cannot require `{module}` from NODE_PATH={node_path:?} (set WM_INTEROP_NODE_PATH)"
     );
-    eprintln!("skipping: node cannot require `{module}` (set WM_INTEROP_NODE_PATH)");
-    None
+    interop_available(&mut probe, &missing).then_some(node_path)
 }
