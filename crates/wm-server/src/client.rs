@@ -209,6 +209,8 @@ impl Client {
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(feature = "cluster")]
+            cluster: None,
         });
         let stop = Arc::new(tokio::sync::Notify::new());
         let task = tokio::spawn(run(

@@ -54,6 +54,9 @@ pub(crate) struct EndpointShared {
     pub(crate) stopping: AtomicBool,
     /// Connection tasks alive, lingering ones included: a stop waits for them.
     pub(crate) drivers: std::sync::atomic::AtomicUsize,
+    /// The cluster the connections are members of.
+    #[cfg(feature = "cluster")]
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
 }
 
 impl EndpointShared {
@@ -75,6 +78,25 @@ impl EndpointShared {
 
     pub(crate) fn connections(&self) -> MutexGuard<'_, HashMap<u64, Connection>> {
         lock(&self.connections)
+    }
+
+    /// A connection opened: listed, and a member of the cluster if there is one.
+    pub(crate) fn add(&self, connection: &Connection) {
+        self.connections()
+            .insert(connection.id(), connection.clone());
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.cluster {
+            cluster.add(connection);
+        }
+    }
+
+    /// A connection closed: out of the list, and out of the cluster's uids and groups.
+    pub(crate) fn remove(&self, connection: &Connection) {
+        self.connections().remove(&connection.id());
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.cluster {
+            cluster.remove(connection);
+        }
     }
 }
 
@@ -126,6 +148,12 @@ impl Endpoint {
     /// The connection options.
     pub fn options(&self) -> &ConnectionOptions {
         &self.0.options
+    }
+
+    /// The cluster the listener's connections are members of ([`Worker::cluster`](crate::Worker::cluster)).
+    #[cfg(feature = "cluster")]
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        self.0.cluster.as_ref()
     }
 }
 
@@ -296,6 +324,17 @@ impl Connection {
     /// Our end's address.
     pub fn local_addr(&self) -> Option<&PeerAddr> {
         self.0.local.as_ref()
+    }
+
+    /// The connection's id across the cluster, if its listener has one
+    /// ([`Worker::cluster`](crate::Worker::cluster)).
+    #[cfg(feature = "cluster")]
+    pub fn client_id(&self) -> Option<crate::cluster::ClientId> {
+        self.0
+            .endpoint
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.client_id(self))
     }
 
     /// The listener or client this connection belongs to (for a broadcast, say).

@@ -71,6 +71,8 @@
 
 mod buffers;
 mod client;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod connection;
 mod driver;
 mod error;

@@ -54,6 +54,8 @@ pub struct Worker {
     tls: Option<TlsServer>,
     /// `wss`, `https`, `ssl`: the scheme says TLS, so a certificate is required.
     tls_required: bool,
+    #[cfg(feature = "cluster")]
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -116,6 +118,8 @@ impl Worker {
             handlers: Handlers::Callbacks(Callbacks::default()),
             tls: None,
             tls_required,
+            #[cfg(feature = "cluster")]
+            cluster: None,
         };
         // An unknown scheme fails here, not when the worker starts.
         worker.factory()?;
@@ -173,6 +177,16 @@ impl Worker {
         self
     }
 
+    /// Makes the listener's connections members of `cluster` (feature `cluster`): each
+    /// has a [`ClientId`](crate::cluster::ClientId) and can be reached from any node,
+    /// bound to a uid, put in groups. Several workers (and every thread of one) may share
+    /// one cluster handle, which makes them one node.
+    #[cfg(feature = "cluster")]
+    pub fn cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
     crate::handler::callback_setters!();
 
     /// Binds, and starts the threads that serve the listener; returns at once. Binding
@@ -218,6 +232,8 @@ impl Worker {
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(feature = "cluster")]
+            cluster: self.cluster.clone(),
         });
         let sockets = self.bind()?;
         let local_addr = sockets

@@ -118,7 +118,7 @@ impl<S> Drop for Driver<S> {
             // runtime going away): take it out of the lists without calling back.
             self.finished = true;
             lock(&self.conn.0.state).status = Status::Closed;
-            endpoint.connections().remove(&self.conn.id());
+            endpoint.remove(&self.conn);
             endpoint
                 .counters
                 .open_connections
@@ -170,9 +170,7 @@ impl<S: Io> Driver<S> {
             .counters
             .open_connections
             .fetch_add(1, Ordering::Relaxed);
-        endpoint
-            .connections()
-            .insert(self.conn.id(), self.conn.clone());
+        endpoint.add(&self.conn);
         if endpoint.stopping.load(Ordering::Acquire) {
             self.conn.close_with(CloseReason::GoingAway);
         }
@@ -743,7 +741,7 @@ impl<S: Io> Driver<S> {
             state.events.take()
         };
         self.run_events(events);
-        endpoint.connections().remove(&self.conn.id());
+        endpoint.remove(&self.conn);
         endpoint
             .counters
             .open_connections
