@@ -1,5 +1,7 @@
 //! `wm demo`: a chat. The page over `http://`, the chat over `websocket://`, both on
-//! 127.0.0.1 by default.
+//! 127.0.0.1 by default. With `--cluster redis://…`, every demo process on that Redis
+//! shares one room: names are uids of the cluster, and everything said goes to every
+//! node.
 //!
 //! The chat's messages are JSON text frames. From a page: `{"type":"say","text":…}`,
 //! `{"type":"name","name":…}`. To pages: `welcome` (your name, who is here), `join`,
@@ -11,6 +13,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 use wm_http::Response;
+use wm_server::cluster::{Cluster, ClusterOptions};
 use wm_server::protocols::Opening;
 use wm_server::{Connection, ConnectionOptions, DeflateConfig, Handler, Message, Worker};
 
@@ -32,15 +35,36 @@ pub struct Args {
     /// accepted, without context takeover).
     #[arg(long)]
     no_deflate: bool,
+    /// Share the chat with every `wm demo` on this Redis (`redis://127.0.0.1:6379`): run
+    /// two on different ports, and tabs on either talk to each other.
+    #[arg(long, value_name = "REDIS_URL")]
+    cluster: Option<String>,
 }
+
+/// The demos' keys and channels on a shared Redis.
+const NAMESPACE: &str = "wm-demo";
 
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut options = ConnectionOptions::default();
     options.deflate = (!args.no_deflate).then(DeflateConfig::default);
-    let chat = Worker::new(&format!("websocket://{}", args.ws))?
+    let cluster = match &args.cluster {
+        Some(url) => Some(Cluster::connect_with(
+            url,
+            ClusterOptions::default().namespace(NAMESPACE),
+        )?),
+        None => None,
+    };
+    let mut chat = Worker::new(&format!("websocket://{}", args.ws))?
         .name("chat")
-        .options(options)
-        .handler(Chat::default())
+        .options(options);
+    if let Some(cluster) = &cluster {
+        chat = chat.cluster(cluster.clone());
+    }
+    let chat = chat
+        .handler(Chat {
+            names: Mutex::default(),
+            cluster: cluster.clone(),
+        })
         .start()?;
     let ws_port = chat.socket_addr().map_or(0, |a| a.port());
     let page = PAGE.replace("{{WS_PORT}}", &ws_port.to_string());
@@ -66,17 +90,26 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .expect("an http:// listener has an address");
     // Before the line that says we listen: a SIGTERM right after it stops gracefully.
     let signals = wm_server::StopSignals::install()?;
-    println!("wm demo: open http://{address}/ in two browser tabs (chat on ws://127.0.0.1:{ws_port}/chat); Ctrl-C stops");
+    let shared = if cluster.is_some() {
+        ", shared through the cluster"
+    } else {
+        ""
+    };
+    println!("wm demo: open http://{address}/ in two browser tabs (chat on ws://127.0.0.1:{ws_port}/chat{shared}); Ctrl-C stops");
     signals.wait()?;
     eprintln!("page: {}", web.stop());
     eprintln!("chat: {}", chat.stop());
+    if let Some(cluster) = cluster {
+        eprintln!("cluster: {}", cluster.stats());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The chat room: a name per connection, everything said goes to everyone.
-#[derive(Default)]
+/// The chat room: a name per connection, everything said goes to everyone (on every
+/// node, with a cluster).
 pub struct Chat {
     names: Mutex<HashMap<u64, String>>,
+    cluster: Option<Cluster>,
 }
 
 impl Chat {
@@ -84,15 +117,53 @@ impl Chat {
         self.names.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A guest's name: with a cluster, the node's id in it too (connection ids are per
+    /// process).
+    fn guest(&self, connection: &Connection) -> String {
+        match &self.cluster {
+            Some(cluster) => format!(
+                "guest-{:04x}-{}",
+                cluster.node_id() & 0xffff,
+                connection.id()
+            ),
+            None => format!("guest-{}", connection.id()),
+        }
+    }
+
     fn name_of(&self, connection: &Connection) -> String {
         self.names()
             .get(&connection.id())
             .cloned()
-            .unwrap_or_else(|| format!("guest-{}", connection.id()))
+            .unwrap_or_else(|| self.guest(connection))
     }
 
-    fn broadcast(connection: &Connection, value: Value) {
-        connection.endpoint().broadcast(value.to_string());
+    /// Sends to everyone in the room but `except`.
+    fn broadcast(&self, connection: &Connection, value: Value, except: Option<&Connection>) {
+        let text = value.to_string();
+        match (&self.cluster, except) {
+            (Some(cluster), _) => {
+                let except: Vec<_> = except.and_then(Connection::client_id).into_iter().collect();
+                let _ = cluster.send_to_all_except(text, &except);
+            }
+            (None, None) => {
+                connection.endpoint().broadcast(text);
+            }
+            (None, Some(except)) => {
+                for other in connection.endpoint().connections() {
+                    if other != *except {
+                        let _ = other.send(text.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// With a cluster, the connection's name is its uid: the room's names are the
+    /// cluster's uids.
+    fn bind(&self, connection: &Connection, name: &str) {
+        if let (Some(cluster), Some(me)) = (&self.cluster, connection.client_id()) {
+            let _ = cluster.bind_uid(me, name);
+        }
     }
 
     fn handle(&self, connection: &Connection, request: &Value) -> Result<(), &'static str> {
@@ -104,9 +175,10 @@ impl Chat {
                     return Err("empty message");
                 }
                 let from = self.name_of(connection);
-                Self::broadcast(
+                self.broadcast(
                     connection,
                     json!({"type": "say", "from": from, "text": text}),
+                    None,
                 );
             }
             Some("name") => {
@@ -117,9 +189,11 @@ impl Chat {
                 }
                 let old = self.name_of(connection);
                 self.names().insert(connection.id(), name.clone());
-                Self::broadcast(
+                self.bind(connection, &name);
+                self.broadcast(
                     connection,
                     json!({"type": "rename", "from": old, "name": name}),
+                    None,
                 );
             }
             _ => return Err("unknown message type"),
@@ -131,24 +205,38 @@ impl Chat {
 impl Handler for Chat {
     /// After the handshake: a refused upgrade never joins (nor leaves) the room.
     fn on_open(&self, connection: &Connection, _opening: &Opening) {
-        let name = format!("guest-{}", connection.id());
+        let name = self.guest(connection);
+        self.bind(connection, &name);
         let users: Vec<String> = {
             let mut names = self.names();
             names.insert(connection.id(), name.clone());
-            let mut users: Vec<String> = names.values().cloned().collect();
-            users.sort();
-            users
+            names.values().cloned().collect()
         };
-        let _ = connection.send(Message::Text(
-            json!({"type": "welcome", "name": name, "users": users}).to_string(),
-        ));
-        for other in connection.endpoint().connections() {
-            if other != *connection {
-                let _ = other.send(Message::Text(
-                    json!({"type": "join", "name": name}).to_string(),
-                ));
+        let welcome = move |mut users: Vec<String>| {
+            users.sort();
+            users.dedup();
+            json!({"type": "welcome", "name": name, "users": users}).to_string()
+        };
+        match &self.cluster {
+            // Who is here on every node: the cluster's uids, asked on the worker's runtime.
+            Some(cluster) => {
+                let (cluster, connection) = (cluster.clone(), connection.clone());
+                tokio::spawn(async move {
+                    let mut all = cluster.uids().await.unwrap_or_default();
+                    all.extend(users);
+                    let _ = connection.send(welcome(all));
+                });
+            }
+            None => {
+                let _ = connection.send(welcome(users));
             }
         }
+        let name = self.name_of(connection);
+        self.broadcast(
+            connection,
+            json!({"type": "join", "name": name}),
+            Some(connection),
+        );
     }
 
     fn on_message(&self, connection: &Connection, message: Message) {
@@ -167,7 +255,7 @@ impl Handler for Chat {
 
     fn on_close(&self, connection: &Connection) {
         if let Some(name) = self.names().remove(&connection.id()) {
-            Self::broadcast(connection, json!({"type": "leave", "name": name}));
+            self.broadcast(connection, json!({"type": "leave", "name": name}), None);
         }
     }
 }

@@ -163,7 +163,14 @@ fn inet(address: &str) -> SocketAddr {
 
 /// `wm demo` on port 0 twice: the process, the page's address and the chat's port.
 async fn spawn_demo() -> (Proc, SocketAddr, u16) {
-    let mut wm = Proc::spawn(&["demo", "--http", "127.0.0.1:0", "--ws", "127.0.0.1:0"]);
+    spawn_demo_with(&[]).await
+}
+
+/// [`spawn_demo`] with more flags.
+async fn spawn_demo_with(flags: &[&str]) -> (Proc, SocketAddr, u16) {
+    let mut args = vec!["demo", "--http", "127.0.0.1:0", "--ws", "127.0.0.1:0"];
+    args.extend_from_slice(flags);
+    let mut wm = Proc::spawn(&args);
     let line = wm.read_line().await;
     let http = line
         .strip_prefix("wm demo: open http://")
@@ -782,6 +789,81 @@ async fn demo_serves_the_page_and_the_chat() {
     let (status, stderr) = wm.stop().await;
     assert!(status.success(), "wm demo: {status}; stderr:\n{stderr}");
     assert!(stderr.contains("chat: connections 2"), "{stderr}");
+}
+
+/// Two `wm demo --cluster` processes on one Redis share one room: who is here, what is
+/// said, renames and leaves cross from one process to the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demos_on_one_redis_share_the_chat() {
+    let Some(redis) = wm_protocol::testing::RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let (mut one, _, one_port) = spawn_demo_with(&["--cluster", &url]).await;
+    let (mut two, _, two_port) = spawn_demo_with(&["--cluster", &url]).await;
+
+    let mut ann = ws_connect(([127, 0, 0, 1], one_port).into(), "/chat").await;
+    let welcome = ws_json(&mut ann).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let guest = welcome["name"].as_str().unwrap().to_owned();
+    let rename = json!({"type": "name", "name": "ann"}).to_string();
+    ws_send(&mut ann, WsMessage::Text(rename)).await;
+    assert_eq!(
+        ws_json(&mut ann).await,
+        json!({"type": "rename", "from": guest, "name": "ann"})
+    );
+
+    // Bob, on the other process, sees ann in the room (once her name reached Redis).
+    let bob_addr = ([127, 0, 0, 1], two_port).into();
+    let (mut bob, bob_name) = within("ann listed on the other node", async {
+        loop {
+            let mut bob = ws_connect(bob_addr, "/chat").await;
+            // With a cluster the welcome waits for Redis's answer: the room's news
+            // (earlier bobs leaving) may come first.
+            let mut welcome = ws_json(&mut bob).await;
+            while welcome["type"] != "welcome" {
+                welcome = ws_json(&mut bob).await;
+            }
+            if welcome["users"].as_array().unwrap().contains(&json!("ann")) {
+                return (bob, welcome["name"].as_str().unwrap().to_owned());
+            }
+            ws_close(bob).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // Ann hears him join (after the guests that came and went while she was listed).
+    within("bob's join", async {
+        loop {
+            let event = ws_json(&mut ann).await;
+            if event == json!({"type": "join", "name": bob_name}) {
+                break;
+            }
+        }
+    })
+    .await;
+    let say = json!({"type": "say", "text": "hi from one"}).to_string();
+    ws_send(&mut ann, WsMessage::Text(say)).await;
+    let expected = json!({"type": "say", "from": "ann", "text": "hi from one"});
+    assert_eq!(ws_json(&mut ann).await, expected);
+    assert_eq!(ws_json(&mut bob).await, expected);
+    let say = json!({"type": "say", "text": "hi from two"}).to_string();
+    ws_send(&mut bob, WsMessage::Text(say)).await;
+    let expected = json!({"type": "say", "from": bob_name, "text": "hi from two"});
+    assert_eq!(ws_json(&mut bob).await, expected);
+    assert_eq!(ws_json(&mut ann).await, expected);
+
+    ws_close(ann).await;
+    assert_eq!(
+        ws_json(&mut bob).await,
+        json!({"type": "leave", "name": "ann"})
+    );
+    ws_close(bob).await;
+    for wm in [&mut one, &mut two] {
+        let (status, stderr) = wm.stop().await;
+        assert!(status.success(), "wm demo: {status}; stderr:\n{stderr}");
+        assert!(stderr.contains("cluster: linked true"), "{stderr}");
+    }
 }
 
 /// `wm connect --deflate` through `wm echo --deflate`, recorded on the wire by a proxy:
