@@ -18,6 +18,8 @@
 //!   SendError>`), [`close`](Connection::close) (the protocol's close, then FIN),
 //!   [`pause_recv`](Connection::pause_recv) / [`resume_recv`](Connection::resume_recv),
 //!   and its [`Endpoint`] (every connection of the listener, for a broadcast; counters).
+//! * `cluster::Cluster` (feature `cluster`): the same connections reached from other
+//!   processes and machines, by client id, uid and group, through Redis.
 //! * [`Message`]: what handlers receive and send, whatever the scheme.
 //!
 //! # Dependencies
@@ -29,7 +31,10 @@
 //! tokio = { version = "1", features = ["net", "io-util", "rt", "macros"] }
 //! ```
 //!
-//! No features. The `wm` command-line tool is the separate `wm-cli` crate.
+//! One feature, off by default: `cluster`, [`cluster::Cluster`]: GatewayWorker's and
+//! Channel's operations across processes and machines on Redis pub/sub (it brings the
+//! `redis` crate, and needs Rust 1.88). The `wm` command-line tool is the separate
+//! `wm-cli` crate.
 //!
 //! # Example: an echo server on `text://`, and a client
 //!

@@ -276,6 +276,7 @@ impl Link {
                 return Err(error.to_string());
             }
             shared.counters.published.fetch_add(publishes, Relaxed);
+            shared.counters.publish_round_trips.fetch_add(1, Relaxed);
         }
         for (query, answer) in queries {
             match self.answer(shared, query).await {

@@ -263,6 +263,9 @@ pub struct ClusterStats {
     pub subscription_overflows: u64,
     /// Membership writes to Redis (one per pipeline).
     pub membership_writes: u64,
+    /// Round trips that carried publishes (one pipeline each): `published` divided by
+    /// this is how many envelopes a round trip carried.
+    pub publish_round_trips: u64,
 }
 
 impl fmt::Display for ClusterStats {
@@ -270,7 +273,8 @@ impl fmt::Display for ClusterStats {
         write!(
             f,
             "linked {}, reconnects {}, published {}, received {}, delivered {}, refused {}, \
-             dropped {}, lost {}, undecodable {}, subscription overflows {}",
+             dropped {}, lost {}, undecodable {}, subscription overflows {}, \
+             publish round trips {}",
             self.linked,
             self.reconnects,
             self.published,
@@ -281,6 +285,7 @@ impl fmt::Display for ClusterStats {
             self.lost,
             self.undecodable,
             self.subscription_overflows,
+            self.publish_round_trips,
         )
     }
 }
@@ -298,6 +303,7 @@ pub(crate) struct Counters {
     pub(crate) undecodable: AtomicU64,
     pub(crate) subscription_overflows: AtomicU64,
     pub(crate) membership_writes: AtomicU64,
+    pub(crate) publish_round_trips: AtomicU64,
 }
 
 impl Counters {
@@ -667,6 +673,7 @@ impl Cluster {
             undecodable: c.undecodable.load(Relaxed),
             subscription_overflows: c.subscription_overflows.load(Relaxed),
             membership_writes: c.membership_writes.load(Relaxed),
+            publish_round_trips: c.publish_round_trips.load(Relaxed),
         }
     }
 
