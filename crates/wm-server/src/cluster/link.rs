@@ -211,8 +211,9 @@ impl Link {
         heartbeat.tick().await;
         let mut batch = VecDeque::with_capacity(BATCH);
         loop {
+            // Not biased: a bus that always has a message ready must not starve this node's
+            // sends, membership writes or heartbeats (its keys would expire).
             let step = tokio::select! {
-                biased;
                 message = self.stream.next() => match message {
                     Some(message) => {
                         receive(shared, &message);
@@ -277,6 +278,15 @@ impl Link {
             }
             shared.counters.published.fetch_add(publishes, Relaxed);
             shared.counters.publish_round_trips.fetch_add(1, Relaxed);
+        }
+        if !queries.is_empty() {
+            // A query sees this node's own changes made before it was asked.
+            if let Err(error) = self.write_membership(shared, false).await {
+                for (_, answer) in queries {
+                    let _ = answer.send(Err(ClusterError::Redis(error.to_string())));
+                }
+                return Err(error.to_string());
+            }
         }
         for (query, answer) in queries {
             match self.answer(shared, query).await {
