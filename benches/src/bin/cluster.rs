@@ -23,7 +23,7 @@
 //! Memory: a node's resident set per connection at 10,000 connections, each bound to a
 //! uid and in one of 100 groups, against the same connections without a cluster.
 //! Nodes and Redis share the servers' core, the load has its own (when there are two);
-//! three rounds by default, medians.
+//! the set-ups take turns, three rounds by default, medians.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -70,11 +70,16 @@ fn main() -> Result<(), Error> {
             "{:<10} {:>14} {:>9} {:>9} {:>9} {:>11}",
             "set-up", "deliveries/s", "p50 µs", "p99 µs", "max µs", "msgs/trip"
         );
-        for setup in [Setup::Broadcast, Setup::OneNode, Setup::TwoNodes] {
-            let mut runs = Vec::new();
-            for _ in 0..rounds {
-                runs.push(fan_out(setup, &redis, seconds).await?);
+        // The set-ups take turns, round after round, so that the machine's drift over the
+        // run does not fall on one of them.
+        let setups = [Setup::Broadcast, Setup::OneNode, Setup::TwoNodes];
+        let mut runs: Vec<Vec<Run>> = setups.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (setup, runs) in setups.iter().zip(&mut runs) {
+                runs.push(fan_out(*setup, &redis, seconds).await?);
             }
+        }
+        for (setup, runs) in setups.iter().zip(&runs) {
             let median = |f: &dyn Fn(&Run) -> f64| {
                 let mut v: Vec<f64> = runs.iter().map(f).collect();
                 v.sort_by(f64::total_cmp);

@@ -327,9 +327,13 @@ impl Connection {
     }
 
     /// The connection's id across the cluster, if its listener has one
-    /// ([`Worker::cluster`](crate::Worker::cluster)).
+    /// ([`Worker::cluster`](crate::Worker::cluster)); `None` for a UDP peer.
     #[cfg(feature = "cluster")]
     pub fn client_id(&self) -> Option<crate::cluster::ClientId> {
+        if let Kind::Datagram { .. } = self.0.kind {
+            // A UDP peer is not a connection of the listener, nor a member.
+            return None;
+        }
         self.0
             .endpoint
             .cluster

@@ -130,6 +130,10 @@ pub enum EnvelopeError {
     /// More exclusions or a longer target than a sender may put in.
     #[error("the envelope is over its limits")]
     TooLarge,
+    /// The payload is not what its type says (JSON that does not parse), or a message
+    /// operation carries none.
+    #[error("the payload is not what its type says")]
+    Payload,
 }
 
 /// Fixed header: version, kind, origin, payload type, target length, exclusions.

@@ -1,7 +1,10 @@
-//! A node's link to Redis, on a thread of its own: one multiplexed connection publishes
-//! (what is queued, in one pipeline per wake-up), writes membership and answers queries;
-//! one pub/sub connection reads the bus, the node's own channel and its topics. When
-//! either drops, the link reconnects with backoff, resubscribes and rewrites membership.
+//! A node's link to Redis, on a thread of its own: one multiplexed RESP3 connection
+//! publishes (what is queued, in one pipeline per wake-up), writes membership, answers
+//! queries, and is subscribed to the bus, the node's own channel and its topics. What it
+//! reads from them waits in a bounded backlog: a node that falls behind drops what does not
+//! fit and counts it, instead of buffering without end (a RESP2 pub/sub connection, as
+//! redis-rs reads it, would buffer everything Redis sends). When the connection drops, the
+//! link reconnects with backoff, resubscribes and rewrites membership.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
@@ -9,9 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
-use redis::{AsyncConnectionConfig, RedisResult};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, PushInfo, PushKind, RedisResult, Value};
 use tokio::sync::mpsc;
 
 use super::envelope::Envelope;
@@ -28,6 +30,28 @@ const BATCH: usize = 512;
 
 /// Membership keys expire after this many heartbeats without a refresh.
 const TTL_HEARTBEATS: u32 = 3;
+
+/// Whether an error means the link must be made again. Only Redis refusing a command
+/// (an error reply: out of memory, a read-only replica, an ACL) does not: that is logged
+/// and counted, and the link goes on, since the rest (PUBLISH above all) may still work.
+/// Anything else (I/O, a timeout, a reply that does not parse) reconnects.
+fn breaks_link(error: &redis::RedisError) -> bool {
+    !matches!(error.kind(), redis::ErrorKind::Server(_)) || error.is_unrecoverable_error()
+}
+
+/// A step's outcome for the link: an error that breaks it, or Redis refusing a write
+/// (logged; what was not written is marked to be written again).
+fn judge(shared: &Shared, result: RedisResult<()>, what: &str) -> Result<(), String> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(error) if breaks_link(&error) => Err(error.to_string()),
+        Err(error) => {
+            tracing::warn!(node = %format_args!("{:016x}", shared.node), %error, "cluster: Redis refused {what}; retried at the next change or heartbeat");
+            lock(&shared.local).mark_all_dirty();
+            Ok(())
+        }
+    }
+}
 
 /// Why the link is being left.
 enum End {
@@ -83,13 +107,17 @@ async fn supervise(
             .and_then(|opened| opened.map_err(|error| error.to_string()));
         match opened {
             Ok(mut link) => {
-                counters.linked.store(true, Relaxed);
                 backoff = MIN_BACKOFF;
+                if ready.is_none() {
+                    // Counted before `linked` is set: whoever sees the link back sees the
+                    // reconnect too.
+                    counters.reconnects.fetch_add(1, Relaxed);
+                }
+                counters.linked.store(true, Relaxed);
                 if let Some(ready) = ready.take() {
                     tracing::info!(node = %format_args!("{:016x}", shared.node), url = %shared.url, "cluster link up");
                     let _ = ready.send(Ok(()));
                 } else if let Some((since, dropped, lost)) = down.take() {
-                    counters.reconnects.fetch_add(1, Relaxed);
                     tracing::warn!(
                         node = %format_args!("{:016x}", shared.node),
                         down_ms = since.elapsed().as_millis() as u64,
@@ -172,30 +200,40 @@ async fn wait_down(
     }
 }
 
+/// What the connection hands the link: a message from a channel, or the end.
+enum Inbound {
+    Message { channel: Bytes, payload: Bytes },
+    Disconnected,
+}
+
 struct Link {
     conn: MultiplexedConnection,
-    sink: PubSubSink,
-    stream: PubSubStream,
-    /// Topics the pub/sub connection is subscribed to.
+    /// Messages read from the channels, bounded by [`ClusterOptions::backlog`].
+    inbound: mpsc::Receiver<Inbound>,
+    /// Topics the connection is subscribed to.
     topics: HashSet<Arc<str>>,
 }
 
 impl Link {
-    async fn open(shared: &Shared, client: &redis::Client) -> RedisResult<Self> {
+    async fn open(shared: &Arc<Shared>, client: &redis::Client) -> RedisResult<Self> {
         let timeout = Some(shared.options.timeout);
+        let (sender, inbound) = mpsc::channel(shared.options.backlog);
+        let pushes = shared.clone();
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(timeout)
-            .set_response_timeout(timeout);
-        let conn = client
+            .set_response_timeout(timeout)
+            .set_push_sender(move |push: PushInfo| {
+                hand_over(&pushes, &sender, push);
+                Ok::<(), std::convert::Infallible>(())
+            });
+        let mut conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
-        let (mut sink, stream) = client.get_async_pubsub().await?.split();
-        sink.subscribe(&[&shared.keys.bus, &shared.keys.own_channel])
+        conn.subscribe(&[&shared.keys.bus, &shared.keys.own_channel])
             .await?;
         let mut link = Self {
             conn,
-            sink,
-            stream,
+            inbound,
             topics: HashSet::new(),
         };
         // Redis may have restarted empty, or expired the keys while the link was down.
@@ -214,17 +252,27 @@ impl Link {
             // Not biased: a bus that always has a message ready must not starve this node's
             // sends, membership writes or heartbeats (its keys would expire).
             let step = tokio::select! {
-                message = self.stream.next() => match message {
-                    Some(message) => {
-                        receive(shared, &message);
+                inbound = self.inbound.recv() => match inbound {
+                    Some(Inbound::Message { channel, payload }) => {
+                        // A protocol's encoder that panics fails that delivery, not the
+                        // node's link.
+                        let received = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                            || receive(shared, &channel, payload),
+                        ));
+                        if received.is_err() {
+                            tracing::error!("cluster: a delivery panicked; envelope dropped");
+                        }
                         Ok(())
                     }
-                    None => Err("the pub/sub connection closed".to_owned()),
+                    Some(Inbound::Disconnected) | None => {
+                        Err("the connection to Redis closed".to_owned())
+                    }
                 },
                 () = shared.changed.notified() => {
-                    match self.write_membership(shared, false).await {
+                    let written = self.write_membership(shared, false).await;
+                    match judge(shared, written, "a membership write") {
                         Ok(()) => self.sync_topics(shared).await.map_err(|e| e.to_string()),
-                        Err(error) => Err(error.to_string()),
+                        Err(error) => Err(error),
                     }
                 }
                 op = ops.recv() => match op {
@@ -240,7 +288,10 @@ impl Link {
                         self.flush(shared, &mut batch).await
                     }
                 },
-                _ = heartbeat.tick() => self.heartbeat(shared).await.map_err(|e| e.to_string()),
+                _ = heartbeat.tick() => {
+                    let beat = self.heartbeat(shared).await;
+                    judge(shared, beat, "a heartbeat")
+                }
             };
             if let Err(reason) = step {
                 return End::Broken(reason);
@@ -269,32 +320,47 @@ impl Link {
             }
         }
         if publishes > 0 {
-            if let Err(error) = pipe.query_async::<()>(&mut self.conn).await {
-                shared.counters.lost.fetch_add(publishes, Relaxed);
-                for (_, answer) in queries {
-                    let _ = answer.send(Err(ClusterError::Down));
+            match pipe.query_async::<()>(&mut self.conn).await {
+                Ok(()) => {
+                    shared.counters.published.fetch_add(publishes, Relaxed);
+                    shared.counters.publish_round_trips.fetch_add(1, Relaxed);
                 }
-                return Err(error.to_string());
+                Err(error) => {
+                    shared.counters.lost.fetch_add(publishes, Relaxed);
+                    if breaks_link(&error) {
+                        for (_, answer) in queries {
+                            let _ = answer.send(Err(ClusterError::Down));
+                        }
+                        return Err(error.to_string());
+                    }
+                    tracing::warn!(node = %format_args!("{:016x}", shared.node), %error, publishes, "cluster: Redis refused a pipeline of publishes; counted lost");
+                }
             }
-            shared.counters.published.fetch_add(publishes, Relaxed);
-            shared.counters.publish_round_trips.fetch_add(1, Relaxed);
         }
         if !queries.is_empty() {
             // A query sees this node's own changes made before it was asked.
-            if let Err(error) = self.write_membership(shared, false).await {
+            let written = self.write_membership(shared, false).await;
+            if let Err(error) = judge(shared, written, "a membership write") {
                 for (_, answer) in queries {
-                    let _ = answer.send(Err(ClusterError::Redis(error.to_string())));
+                    let _ = answer.send(Err(ClusterError::Redis(error.clone())));
                 }
-                return Err(error.to_string());
+                return Err(error);
             }
         }
-        for (query, answer) in queries {
+        let mut queries = queries.into_iter();
+        while let Some((query, answer)) = queries.next() {
             match self.answer(shared, query).await {
                 Ok(result) => {
                     let _ = answer.send(Ok(result));
                 }
+                Err(error) if !breaks_link(&error) => {
+                    let _ = answer.send(Err(ClusterError::Redis(error.to_string())));
+                }
                 Err(error) => {
                     let _ = answer.send(Err(ClusterError::Redis(error.to_string())));
+                    for (_, answer) in queries.by_ref() {
+                        let _ = answer.send(Err(ClusterError::Down));
+                    }
                     return Err(error.to_string());
                 }
             }
@@ -303,47 +369,67 @@ impl Link {
     }
 
     /// Writes what changed in this node's membership (all of it, with `full`), and
-    /// renews the keys' expiry, in one pipeline.
-    async fn write_membership(&mut self, shared: &Shared, full: bool) -> RedisResult<()> {
+    /// renews the keys' expiry, in one transaction (MULTI / EXEC: a node killed halfway
+    /// cannot leave a key without its expiry). If the node's key had expired (the link
+    /// stalled longer than its lifetime), what was written is only what changed: then all
+    /// of it is written again.
+    async fn write_membership(&mut self, shared: &Shared, mut full: bool) -> RedisResult<()> {
         let keys = &shared.keys;
-        let mut pipe = redis::pipe();
-        {
-            let mut local = lock(&shared.local);
-            if local.dirty.is_empty() && !full {
+        loop {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            {
+                let mut local = lock(&shared.local);
+                if local.dirty.is_empty() && !full {
+                    return Ok(());
+                }
+                let dirty = std::mem::take(&mut local.dirty);
+                if full {
+                    pipe.cmd("DEL")
+                        .arg(&keys.node)
+                        .arg(&keys.uids)
+                        .arg(&keys.groups)
+                        .ignore();
+                } else {
+                    // Read: whether the node's key was still there.
+                    pipe.cmd("EXISTS").arg(&keys.node);
+                }
+                pipe.cmd("HSET")
+                    .arg(&keys.node)
+                    .arg("connections")
+                    .arg(local.members.len())
+                    .ignore();
+                for uid in &dirty.uids {
+                    match local.uid_field(uid) {
+                        Some(ids) => pipe.cmd("HSET").arg(&keys.uids).arg(&**uid).arg(ids),
+                        None => pipe.cmd("HDEL").arg(&keys.uids).arg(&**uid),
+                    }
+                    .ignore();
+                }
+                for group in &dirty.groups {
+                    match local.group_field(group) {
+                        Some(count) => pipe.cmd("HSET").arg(&keys.groups).arg(&**group).arg(count),
+                        None => pipe.cmd("HDEL").arg(&keys.groups).arg(&**group),
+                    }
+                    .ignore();
+                }
+            }
+            self.expire(shared, &mut pipe);
+            let existed = if full {
+                let (_renewed,): (bool,) = pipe.query_async(&mut self.conn).await?;
+                true
+            } else {
+                let (existed, _renewed): (bool, bool) = pipe.query_async(&mut self.conn).await?;
+                existed
+            };
+            shared.counters.membership_writes.fetch_add(1, Relaxed);
+            if existed {
                 return Ok(());
             }
-            let dirty = std::mem::take(&mut local.dirty);
-            if full {
-                pipe.cmd("DEL")
-                    .arg(&keys.node)
-                    .arg(&keys.uids)
-                    .arg(&keys.groups)
-                    .ignore();
-            }
-            pipe.cmd("HSET")
-                .arg(&keys.node)
-                .arg("connections")
-                .arg(local.members.len())
-                .ignore();
-            for uid in &dirty.uids {
-                match local.uid_field(uid) {
-                    Some(ids) => pipe.cmd("HSET").arg(&keys.uids).arg(&**uid).arg(ids),
-                    None => pipe.cmd("HDEL").arg(&keys.uids).arg(&**uid),
-                }
-                .ignore();
-            }
-            for group in &dirty.groups {
-                match local.group_field(group) {
-                    Some(count) => pipe.cmd("HSET").arg(&keys.groups).arg(&**group).arg(count),
-                    None => pipe.cmd("HDEL").arg(&keys.groups).arg(&**group),
-                }
-                .ignore();
-            }
+            tracing::warn!(node = %format_args!("{:016x}", shared.node), "cluster membership had expired; rewriting it");
+            lock(&shared.local).mark_all_dirty();
+            full = true;
         }
-        self.expire(shared, &mut pipe);
-        pipe.query_async::<()>(&mut self.conn).await?;
-        shared.counters.membership_writes.fetch_add(1, Relaxed);
-        Ok(())
     }
 
     /// Renews the expiry of this node's keys and its place in the node set.
@@ -363,22 +449,21 @@ impl Link {
 
     async fn heartbeat(&mut self, shared: &Shared) -> RedisResult<()> {
         let mut pipe = redis::pipe();
+        pipe.atomic();
         self.expire(shared, &mut pipe);
         let (renewed,): (bool,) = pipe.query_async(&mut self.conn).await?;
-        if !renewed {
+        if renewed {
+            // What a refused write left marked.
+            self.write_membership(shared, false).await?;
+        } else {
             // The node's keys expired: the link stalled longer than their lifetime.
             tracing::warn!(node = %format_args!("{:016x}", shared.node), "cluster membership had expired; rewriting it");
             lock(&shared.local).mark_all_dirty();
             self.write_membership(shared, true).await?;
         }
-        // A subscribing connection that died without a FIN shows here.
-        match tokio::time::timeout(shared.options.timeout, self.sink.ping::<redis::Value>()).await {
-            Ok(result) => result.map(drop),
-            Err(_) => Err(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "the pub/sub connection did not answer a ping",
-            ))),
-        }
+        // A connection that died without a FIN fails the pipeline above by its response
+        // timeout: the subscriptions share it.
+        Ok(())
     }
 
     /// Subscribes to the topics that have subscribers here now, and unsubscribes from
@@ -395,10 +480,10 @@ impl Link {
             .map(|topic| shared.keys.topic(topic))
             .collect();
         if !add.is_empty() {
-            self.sink.subscribe(&add).await?;
+            self.conn.subscribe(&add).await?;
         }
         if !remove.is_empty() {
-            self.sink.unsubscribe(&remove).await?;
+            self.conn.unsubscribe(&remove).await?;
         }
         self.topics = wanted;
         Ok(())
@@ -532,22 +617,59 @@ impl Link {
     }
 }
 
+/// Called by the connection for each push it reads: a channel's message goes to the
+/// backlog if there is room (else it is dropped and counted: this node is behind), the
+/// end of the connection goes through whatever the backlog holds.
+fn hand_over(shared: &Shared, backlog: &mpsc::Sender<Inbound>, push: PushInfo) {
+    match push.kind {
+        PushKind::Message => {
+            let mut data = push.data.into_iter();
+            let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
+                (data.next(), data.next())
+            else {
+                shared.counters.undecodable.fetch_add(1, Relaxed);
+                return;
+            };
+            let message = Inbound::Message {
+                channel: Bytes::from(channel),
+                payload: Bytes::from(payload),
+            };
+            if let Err(mpsc::error::TrySendError::Full(_)) = backlog.try_send(message) {
+                shared.counters.lagged.fetch_add(1, Relaxed);
+            }
+        }
+        PushKind::Disconnection => {
+            // Room or not, the link must hear it: a task waits for room if needed.
+            if let Err(mpsc::error::TrySendError::Full(end)) =
+                backlog.try_send(Inbound::Disconnected)
+            {
+                let backlog = backlog.clone();
+                tokio::spawn(async move {
+                    let _ = backlog.send(end).await;
+                });
+            }
+        }
+        // Subscription confirmations and anything newer: nothing to do.
+        _ => {}
+    }
+}
+
 /// An envelope read from Redis: carried out here unless this node sent it.
-fn receive(shared: &Shared, message: &redis::Msg) {
-    let frame = Bytes::copy_from_slice(message.get_payload_bytes());
+fn receive(shared: &Shared, channel: &[u8], payload: Bytes) {
     let counters = &shared.counters;
-    match Envelope::decode(frame) {
+    let channel = String::from_utf8_lossy(channel);
+    match Envelope::decode(payload) {
         Ok(envelope) if envelope.origin == shared.node => {}
         Ok(envelope) => {
             counters.received.fetch_add(1, Relaxed);
             if let Err(error) = shared.apply(&envelope) {
                 counters.undecodable.fetch_add(1, Relaxed);
-                tracing::debug!(channel = message.get_channel_name(), %error, "cluster: envelope ignored");
+                tracing::debug!(%channel, %error, "cluster: envelope ignored");
             }
         }
         Err(error) => {
             counters.undecodable.fetch_add(1, Relaxed);
-            tracing::debug!(channel = message.get_channel_name(), %error, "cluster: not an envelope, ignored");
+            tracing::debug!(%channel, %error, "cluster: not an envelope, ignored");
         }
     }
 }

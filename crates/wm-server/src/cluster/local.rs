@@ -161,10 +161,10 @@ impl Local {
     }
 
     /// Sends to every connection here but the excluded ones.
-    pub(crate) fn to_all(&self, message: &Prepared, except: &[ClientId], node: u64) -> Delivered {
+    pub(crate) fn to_all(&self, message: &Prepared, except: &HashSet<u64>) -> Delivered {
         let mut delivered = Delivered::default();
         for (&id, member) in &self.members {
-            if !excluded(except, node, id) {
+            if !except.contains(&id) {
                 deliver(&member.connection, message, &mut delivered);
             }
         }
@@ -185,12 +185,11 @@ impl Local {
         &self,
         group: &str,
         message: &Prepared,
-        except: &[ClientId],
-        node: u64,
+        except: &HashSet<u64>,
     ) -> Delivered {
         let mut delivered = Delivered::default();
         for &id in self.groups.get(group).into_iter().flatten() {
-            if excluded(except, node, id) {
+            if except.contains(&id) {
                 continue;
             }
             if let Some(member) = self.members.get(&id) {
@@ -270,8 +269,14 @@ impl Local {
     }
 }
 
-fn excluded(except: &[ClientId], node: u64, id: u64) -> bool {
-    except.iter().any(|c| c.node == node && c.connection == id)
+/// The connections of `node` among `except`: made before the registry is locked, so that
+/// a long exclusion list costs one pass, not one per member.
+pub(crate) fn exclusions(except: &[ClientId], node: u64) -> HashSet<u64> {
+    except
+        .iter()
+        .filter(|c| c.node == node)
+        .map(|c| c.connection)
+        .collect()
 }
 
 fn deliver(connection: &Connection, message: &Prepared, delivered: &mut Delivered) {

@@ -55,8 +55,15 @@
 //!   three heartbeats ([`ClusterOptions::heartbeat`], 1 s by default): the members of a
 //!   node that died are gone from counts and lookups within 3 s. A node rewrites all of it
 //!   when its link comes back, and when it finds its keys expired.
+//! * **Bounded.** What a node reads from Redis waits in a bounded backlog
+//!   ([`ClusterOptions::backlog`]); a node that falls further behind drops envelopes and
+//!   counts them ([`ClusterStats::lagged`]), so another node's burst cannot make its memory
+//!   grow without end.
 //! * **Reconnects.** A dropped link is retried with exponential backoff (50 ms to 5 s),
 //!   resubscribes, rewrites membership and logs what was lost while it was down.
+//!
+//! Redis 6 or later (the node's one connection speaks RESP3: it publishes and is
+//! subscribed at once).
 
 mod envelope;
 mod link;
@@ -79,6 +86,12 @@ pub use envelope::EnvelopeError;
 /// reads from its channels (for tools and fuzzing).
 pub fn check_envelope(frame: Bytes) -> Result<(), EnvelopeError> {
     let envelope = Envelope::decode(frame)?;
+    if matches!(
+        envelope.kind,
+        Kind::All | Kind::Uid | Kind::Group | Kind::Client
+    ) {
+        Prepared::from_payload(&envelope.payload).ok_or(EnvelopeError::Payload)?;
+    }
     match envelope.kind {
         Kind::Uid | Kind::Group | Kind::Topic => envelope.target_name().map(drop),
         Kind::Client
@@ -91,10 +104,14 @@ pub fn check_envelope(frame: Bytes) -> Result<(), EnvelopeError> {
     }
 }
 use envelope::{Envelope, Kind, Payload, MAX_EXCEPT, MAX_TARGET};
-use local::{Delivered, Local};
+use local::{exclusions, Delivered, Local};
 
 use crate::connection::lock;
 use crate::{Connection, Message};
+
+/// The longest heartbeat or timeout taken: long enough for any use, short enough that
+/// three heartbeats and a timeout plus a second are far from overflowing.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A connection's id across the cluster (GatewayWorker's `client_id`): the node it is on
 /// and its id there. Written as 32 hex digits.
@@ -145,6 +162,10 @@ pub struct ClusterOptions {
     /// Data a [`Subscription`] holds unread; beyond it the topic's data is dropped for
     /// that subscriber and counted. Default 1,024.
     pub subscription_capacity: usize,
+    /// Envelopes from other nodes read from Redis and not yet carried out; a node that
+    /// falls this far behind drops what does not fit and counts it
+    /// ([`ClusterStats::lagged`]). Default 65,536.
+    pub backlog: usize,
 }
 
 impl Default for ClusterOptions {
@@ -155,6 +176,7 @@ impl Default for ClusterOptions {
             queue: 65_536,
             timeout: Duration::from_secs(5),
             subscription_capacity: 1024,
+            backlog: 65_536,
         }
     }
 }
@@ -181,6 +203,12 @@ impl ClusterOptions {
     /// Sets [`timeout`](Self::timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`backlog`](Self::backlog).
+    pub fn backlog(mut self, backlog: usize) -> Self {
+        self.backlog = backlog;
         self
     }
 
@@ -261,6 +289,9 @@ pub struct ClusterStats {
     pub undecodable: u64,
     /// Topic data dropped for a subscriber that did not read.
     pub subscription_overflows: u64,
+    /// Envelopes from other nodes dropped because this node was more than
+    /// [`ClusterOptions::backlog`] behind.
+    pub lagged: u64,
     /// Membership writes to Redis (one per pipeline).
     pub membership_writes: u64,
     /// Round trips that carried publishes (one pipeline each): `published` divided by
@@ -273,7 +304,7 @@ impl fmt::Display for ClusterStats {
         write!(
             f,
             "linked {}, reconnects {}, published {}, received {}, delivered {}, refused {}, \
-             dropped {}, lost {}, undecodable {}, subscription overflows {}, \
+             dropped {}, lost {}, lagged {}, undecodable {}, subscription overflows {}, \
              publish round trips {}",
             self.linked,
             self.reconnects,
@@ -283,6 +314,7 @@ impl fmt::Display for ClusterStats {
             self.refused,
             self.dropped,
             self.lost,
+            self.lagged,
             self.undecodable,
             self.subscription_overflows,
             self.publish_round_trips,
@@ -302,6 +334,7 @@ pub(crate) struct Counters {
     pub(crate) lost: AtomicU64,
     pub(crate) undecodable: AtomicU64,
     pub(crate) subscription_overflows: AtomicU64,
+    pub(crate) lagged: AtomicU64,
     pub(crate) membership_writes: AtomicU64,
     pub(crate) publish_round_trips: AtomicU64,
 }
@@ -470,25 +503,30 @@ pub(crate) struct Shared {
 impl Shared {
     /// Carries out an envelope from another node on this node's connections.
     pub(crate) fn apply(&self, envelope: &Envelope) -> Result<(), EnvelopeError> {
-        let prepared = || Prepared::from_payload(&envelope.payload);
-        let mut local = lock(&self.local);
+        // Made before the registry is locked: parsing JSON or a long exclusion list does
+        // not hold up this node's own sends.
+        let prepared = || Prepared::from_payload(&envelope.payload).ok_or(EnvelopeError::Payload);
         let delivered = match envelope.kind {
-            Kind::All => prepared().map(|m| local.to_all(&m, &envelope.except, self.node)),
+            Kind::All => {
+                let (message, except) = (prepared()?, exclusions(&envelope.except, self.node));
+                Some(lock(&self.local).to_all(&message, &except))
+            }
             Kind::Uid => {
-                let uid = envelope.target_name()?;
-                prepared().map(|m| local.to_uid(uid, &m))
+                let (uid, message) = (envelope.target_name()?, prepared()?);
+                Some(lock(&self.local).to_uid(uid, &message))
             }
             Kind::Group => {
-                let group = envelope.target_name()?;
-                prepared().map(|m| local.to_group(group, &m, &envelope.except, self.node))
+                let (group, message) = (envelope.target_name()?, prepared()?);
+                let except = exclusions(&envelope.except, self.node);
+                Some(lock(&self.local).to_group(group, &message, &except))
             }
             Kind::Client => {
-                let id = envelope.target_connection()?;
-                prepared().map(|m| local.to_connection(id, &m))
+                let (id, message) = (envelope.target_connection()?, prepared()?);
+                Some(lock(&self.local).to_connection(id, &message))
             }
             Kind::Close => {
                 let id = envelope.target_connection()?;
-                if let Some(member) = local.members.get(&id) {
+                if let Some(member) = lock(&self.local).members.get(&id) {
                     member.connection.close();
                 }
                 None
@@ -496,11 +534,20 @@ impl Shared {
             Kind::BindUid | Kind::UnbindUid | Kind::JoinGroup | Kind::LeaveGroup => {
                 let id = envelope.target_connection()?;
                 let name = match &envelope.payload {
-                    Payload::Text(name) => {
+                    Payload::Text(name) if name.len() <= MAX_TARGET => {
                         std::str::from_utf8(name).map_err(|_| EnvelopeError::Utf8)?
+                    }
+                    Payload::Text(_) => return Err(EnvelopeError::TooLarge),
+                    _ if matches!(
+                        envelope.kind,
+                        Kind::BindUid | Kind::JoinGroup | Kind::LeaveGroup
+                    ) =>
+                    {
+                        return Err(EnvelopeError::PayloadType(0))
                     }
                     _ => "",
                 };
+                let mut local = lock(&self.local);
                 let changed = match envelope.kind {
                     Kind::BindUid => local.bind_uid(id, name),
                     Kind::UnbindUid => local.unbind_uid(id),
@@ -515,7 +562,8 @@ impl Shared {
             }
             Kind::Topic => {
                 if let Payload::Data(data) = &envelope.payload {
-                    let (_, overflowed) = local.to_topic(envelope.target_name()?, data);
+                    let topic = envelope.target_name()?;
+                    let (_, overflowed) = lock(&self.local).to_topic(topic, data);
                     if overflowed > 0 {
                         self.counters
                             .subscription_overflows
@@ -525,7 +573,6 @@ impl Shared {
                 None
             }
         };
-        drop(local);
         if let Some(delivered) = delivered {
             self.counters.delivered(delivered);
         }
@@ -584,14 +631,19 @@ impl Cluster {
 
     /// [`connect`](Self::connect) with options.
     pub fn connect_with(url: &str, options: ClusterOptions) -> Result<Self, ClusterError> {
-        if options.heartbeat.is_zero() || options.timeout.is_zero() {
+        if options.heartbeat < Duration::from_millis(1) || options.timeout.is_zero() {
             return Err(ClusterError::InvalidOption(
-                "heartbeat and timeout must be above zero",
+                "heartbeat must be at least 1 ms and timeout above zero",
             ));
         }
-        if options.queue == 0 || options.subscription_capacity == 0 {
+        if options.heartbeat > MAX_DURATION || options.timeout > MAX_DURATION {
             return Err(ClusterError::InvalidOption(
-                "queue and subscription_capacity must be above zero",
+                "heartbeat and timeout must be at most a day",
+            ));
+        }
+        if options.queue == 0 || options.subscription_capacity == 0 || options.backlog == 0 {
+            return Err(ClusterError::InvalidOption(
+                "queue, backlog and subscription_capacity must be above zero",
             ));
         }
         if options.namespace.is_empty() || options.namespace.len() > MAX_TARGET {
@@ -599,8 +651,16 @@ impl Cluster {
                 "the namespace must be 1 to 1024 bytes",
             ));
         }
-        let client =
-            redis::Client::open(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
+        // RESP3 (Redis 6 and later): the node's one connection publishes and is subscribed
+        // at once, and hands what it reads to a bounded backlog.
+        let info = redis::IntoConnectionInfo::into_connection_info(url)
+            .map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let client = redis::Client::open(info.set_redis_settings(settings))
+            .map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
         let node = loop {
             // Zero is never a node, so that a zeroed id is never taken for one.
             let node: u64 = rand::random();
@@ -672,6 +732,7 @@ impl Cluster {
             lost: c.lost.load(Relaxed),
             undecodable: c.undecodable.load(Relaxed),
             subscription_overflows: c.subscription_overflows.load(Relaxed),
+            lagged: c.lagged.load(Relaxed),
             membership_writes: c.membership_writes.load(Relaxed),
             publish_round_trips: c.publish_round_trips.load(Relaxed),
         }
@@ -755,7 +816,8 @@ impl Cluster {
         }
         let (prepared, payload) = Prepared::from_message(message.into())?;
         let shared = &self.0.shared;
-        self.record(lock(&shared.local).to_all(&prepared, except, shared.node));
+        let local_except = exclusions(except, shared.node);
+        self.record(lock(&shared.local).to_all(&prepared, &local_except));
         let mut envelope = self.envelope(Kind::All, Bytes::new(), payload);
         envelope.except = except.to_vec();
         self.publish_envelope(Channel::Bus, &envelope)
@@ -791,7 +853,8 @@ impl Cluster {
         let target = Self::name(group)?;
         let (prepared, payload) = Prepared::from_message(message.into())?;
         let shared = &self.0.shared;
-        self.record(lock(&shared.local).to_group(group, &prepared, except, shared.node));
+        let local_except = exclusions(except, shared.node);
+        self.record(lock(&shared.local).to_group(group, &prepared, &local_except));
         let mut envelope = self.envelope(Kind::Group, target, payload);
         envelope.except = except.to_vec();
         self.publish_envelope(Channel::Bus, &envelope)
@@ -906,6 +969,9 @@ impl Cluster {
     pub fn subscribe(&self, topic: &str) -> Result<Subscription, ClusterError> {
         Self::name(topic)?;
         let shared = &self.0.shared;
+        if lock(&self.0.ops).is_none() {
+            return Err(ClusterError::Closed);
+        }
         let id = shared.next_subscription.fetch_add(1, Relaxed);
         let (sender, receiver) = mpsc::channel(shared.options.subscription_capacity);
         if lock(&shared.local).subscribe(topic, id, sender) {
