@@ -49,7 +49,8 @@
 //!   connections bound on each node when that node reads it: a client that moves to
 //!   another node right after a send may get that message on both connections.
 //! * **Ordered per sender.** Envelopes from one node reach each other node in the order
-//!   they were sent (one publishing connection, one subscribing connection per node).
+//!   they were sent (each node has one connection to Redis, which publishes in the order
+//!   sends were made and reads in the order Redis delivers).
 //! * **Membership.** Each node writes its own connections, uids and groups to Redis
 //!   (coalesced, within a few milliseconds of a change) under keys that expire after
 //!   three heartbeats ([`ClusterOptions::heartbeat`], 1 s by default): the members of a
