@@ -582,7 +582,10 @@ impl Shared {
 }
 
 /// A node of the cluster: cheap to clone, `Send + Sync`; the node leaves (its keys are
-/// deleted, its link thread ends) when the last clone is dropped.
+/// deleted, its link thread ends) when the last clone is dropped. That drop, and
+/// [`shutdown`](Self::shutdown), wait for the link to publish what is queued and delete
+/// the node's keys: a round trip, at most [`ClusterOptions::timeout`] for each when Redis
+/// does not answer.
 #[derive(Clone)]
 pub struct Cluster(Arc<Handle>);
 
