@@ -9,12 +9,12 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{eventually, within};
+use common::{eventually, eventually_async, within};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use wm_protocol::testing::RedisServer;
-use wm_server::cluster::{ClientId, Cluster, ClusterOptions};
+use wm_server::cluster::{ClientId, Cluster, ClusterOptions, Subscription};
 use wm_server::{Message, Worker, WorkerHandle};
 
 /// Short heartbeats, so that a dead node's keys expire within a test (3 × 100 ms).
@@ -137,6 +137,23 @@ impl Client {
         let more = tokio::time::timeout(Duration::from_millis(200), self.lines.next_line()).await;
         assert!(more.is_err(), "unexpected: {more:?}");
     }
+}
+
+/// Publishes "probe" on `topic` from `from` until `to` hears one (a subscription is made
+/// by its node's link within a round trip); returns how many were published.
+async fn publish_until_heard(from: &Cluster, topic: &str, to: &mut Subscription) -> u64 {
+    let mut probes = 0;
+    within("subscribed", async {
+        loop {
+            from.publish(topic, "probe").unwrap();
+            probes += 1;
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), to.recv()).await {
+                break;
+            }
+        }
+    })
+    .await;
+    probes
 }
 
 fn redis() -> Option<RedisServer> {
@@ -277,10 +294,8 @@ async fn counts_and_lookups_see_every_node_and_forget_closed_connections() {
             probe.is_uid_online("ben").await.unwrap(),
         )
     };
-    within("membership written", async {
-        while counts().await != (4, 2, 3, true) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("membership written", || async {
+        counts().await == (4, 2, 3, true)
     })
     .await;
     let mut ann = b.cluster.uid_client_ids("ann").await.unwrap();
@@ -296,12 +311,7 @@ async fn counts_and_lookups_see_every_node_and_forget_closed_connections() {
 
     // Ben leaves: his uid and his place in the lobby go with his connection.
     drop(on_a.pop());
-    within("ben gone", async {
-        while counts().await != (3, 1, 2, false) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    eventually_async("ben gone", || async { counts().await == (3, 1, 2, false) }).await;
     // A node that shuts down is gone from counts at once (it deletes its keys).
     let b_node = b.cluster.node_id();
     b.cluster.shutdown();
@@ -348,17 +358,7 @@ async fn topics_reach_every_subscriber_on_every_node_once() {
     // Subscriptions are made by each link within a round trip: probe both ways until
     // each side hears the other; the readers skip the probes.
     for (from, to) in [(&a, &mut on_b), (&b, &mut on_a)] {
-        within("subscribed", async {
-            loop {
-                from.publish("prices", "probe").unwrap();
-                if let Ok(Some(_)) =
-                    tokio::time::timeout(Duration::from_millis(50), to.recv()).await
-                {
-                    break;
-                }
-            }
-        })
-        .await;
+        publish_until_heard(from, "prices", to).await;
     }
     while on_b.try_recv().is_some() {}
     while on_a.try_recv().is_some() {}
@@ -414,18 +414,14 @@ async fn redis_restarting_mid_run_is_survived_and_later_messages_flow() {
     assert_eq!(neighbour.line().await, "local while down");
     assert!(a.cluster.connection_count().await.is_err());
     redis.restart();
-    within("both links back", async {
-        while !(a.cluster.stats().linked && b.cluster.stats().linked) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually("both links back", || {
+        a.cluster.stats().linked && b.cluster.stats().linked
     })
     .await;
     assert!(a.cluster.stats().reconnects >= 1);
     // Membership was rewritten into the empty Redis.
-    within("membership rewritten", async {
-        while a.cluster.connection_count().await.ok() != Some(3) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("membership rewritten", || async {
+        a.cluster.connection_count().await.ok() == Some(3)
     })
     .await;
     sender.send("to-uid r after").await;
@@ -540,12 +536,9 @@ async fn a_node_that_dies_leaves_no_ghosts_beyond_three_heartbeats() {
     ghost.command("uid ghost").await;
     ghost.command("join haunted").await;
     let cluster = &survivor.cluster;
-    within("the child's membership", async {
-        while !(cluster.is_uid_online("ghost").await.unwrap()
-            && cluster.group_member_count("haunted").await.unwrap() == 1)
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("the child's membership", || async {
+        cluster.is_uid_online("ghost").await.unwrap()
+            && cluster.group_member_count("haunted").await.unwrap() == 1
     })
     .await;
     assert_eq!(cluster.nodes().await.unwrap().len(), 2);
@@ -553,10 +546,8 @@ async fn a_node_that_dies_leaves_no_ghosts_beyond_three_heartbeats() {
     child.0.kill().unwrap();
     child.0.wait().unwrap();
     let killed = std::time::Instant::now();
-    within("the ghost gone", async {
-        while cluster.is_uid_online("ghost").await.unwrap() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("the ghost gone", || async {
+        !cluster.is_uid_online("ghost").await.unwrap()
     })
     .await;
     let gone_after = killed.elapsed();
@@ -593,21 +584,16 @@ async fn rebinding_unbinding_and_leaving_take_effect_on_every_node() {
     eve.command("unbind").await;
     sender.send("to-uid eva unbound").await;
     eve.quiet().await;
-    within("membership written", async {
-        while a.cluster.uids().await.unwrap() != Vec::<String>::new()
-            || a.cluster.group_member_count("g2").await.unwrap() != 1
-            || a.cluster.group_member_count("g1").await.unwrap() != 0
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("membership written", || async {
+        a.cluster.uids().await.unwrap().is_empty()
+            && a.cluster.group_member_count("g2").await.unwrap() == 1
+            && a.cluster.group_member_count("g1").await.unwrap() == 0
     })
     .await;
     eve.command("uid zoe").await;
     sender.command("uid adam").await;
-    within("uids listed", async {
-        while a.cluster.uids().await.unwrap() != ["adam", "zoe"] {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("uids listed", || async {
+        a.cluster.uids().await.unwrap() == ["adam", "zoe"]
     })
     .await;
 }
@@ -619,18 +605,7 @@ async fn sends_while_redis_is_down_never_block_and_past_the_queue_are_dropped_an
     let a = Cluster::connect_with(&redis.url(), small.clone()).unwrap();
     let b = Cluster::connect_with(&redis.url(), small).unwrap();
     let mut on_b = b.subscribe("t").unwrap();
-    let mut probes = 0;
-    within("b subscribed", async {
-        loop {
-            a.publish("t", "probe").unwrap();
-            probes += 1;
-            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), on_b.recv()).await
-            {
-                break;
-            }
-        }
-    })
-    .await;
+    let probes = publish_until_heard(&a, "t", &mut on_b).await;
     // Every probe is published before the baseline (the counter moves when the
     // pipeline returns, which may be after b read it).
     eventually("the probes published", || a.stats().published == probes).await;
@@ -726,10 +701,8 @@ async fn the_threads_of_one_worker_share_its_node() {
         let line = within("by uid", lines.next_line()).await.unwrap().unwrap();
         assert_eq!(line, format!("to {id}"));
     }
-    within("8 connections counted", async {
-        while other.connection_count().await.unwrap() != 8 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("8 connections counted", || async {
+        other.connection_count().await.unwrap() == 8
     })
     .await;
 }
@@ -744,16 +717,7 @@ async fn a_node_that_falls_behind_drops_what_its_backlog_cannot_hold_and_counts_
     )
     .unwrap();
     let mut on_b = b.subscribe("flood").unwrap();
-    within("b subscribed", async {
-        loop {
-            a.publish("flood", "probe").unwrap();
-            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), on_b.recv()).await
-            {
-                break;
-            }
-        }
-    })
-    .await;
+    publish_until_heard(&a, "flood", &mut on_b).await;
     // Let the last probes land, then count from here.
     tokio::time::sleep(Duration::from_millis(100)).await;
     while on_b.try_recv().is_some() {}
@@ -835,10 +799,8 @@ async fn membership_that_expired_under_a_live_node_is_written_again_whole() {
         lines
     };
     let _first = connect().await;
-    within("the first member counted", async {
-        while a.group_member_count("everyone").await.unwrap() != 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("the first member counted", || async {
+        a.group_member_count("everyone").await.unwrap() == 1
     })
     .await;
     // The node's keys vanish as if they had expired while its link stalled.
@@ -850,13 +812,10 @@ async fn membership_that_expired_under_a_live_node_is_written_again_whole() {
     );
     // A change (a second connection) finds the node's key gone and writes everything.
     let _second = connect().await;
-    within("both members counted", async {
-        while a.group_member_count("everyone").await.unwrap() != 2
-            || a.uid_count().await.unwrap() != 2
-            || a.connection_count().await.unwrap() != 2
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually_async("both members counted", || async {
+        a.group_member_count("everyone").await.unwrap() == 2
+            && a.uid_count().await.unwrap() == 2
+            && a.connection_count().await.unwrap() == 2
     })
     .await;
     // Every key has its expiry again.

@@ -63,6 +63,20 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     .await;
 }
 
+/// [`eventually`] for a condition that has to be awaited (a query to another process),
+/// asked every 10 ms.
+pub async fn eventually_async<F: Future<Output = bool>>(
+    what: &str,
+    mut condition: impl FnMut() -> F,
+) {
+    within(what, async {
+        while !condition().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
 /// A 4-byte big-endian length that counts itself, then `payload`.
 pub fn frame(payload: &[u8]) -> Vec<u8> {
     let mut wire = ((payload.len() + 4) as u32).to_be_bytes().to_vec();
