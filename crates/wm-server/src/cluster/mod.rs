@@ -502,6 +502,23 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Binds, unbinds, joins or leaves (by `kind`) for one of this node's connections,
+    /// asked here or by another node; the link writes it to Redis.
+    fn change_membership(&self, kind: Kind, id: u64, name: &str) {
+        let changed = {
+            let mut local = lock(&self.local);
+            match kind {
+                Kind::BindUid => local.bind_uid(id, name),
+                Kind::UnbindUid => local.unbind_uid(id),
+                Kind::JoinGroup => local.join_group(id, name),
+                _ => local.leave_group(id, name),
+            }
+        };
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+
     /// Carries out an envelope from another node on this node's connections.
     pub(crate) fn apply(&self, envelope: &Envelope) -> Result<(), EnvelopeError> {
         // Made before the registry is locked: parsing JSON or a long exclusion list does
@@ -548,17 +565,7 @@ impl Shared {
                     }
                     _ => "",
                 };
-                let mut local = lock(&self.local);
-                let changed = match envelope.kind {
-                    Kind::BindUid => local.bind_uid(id, name),
-                    Kind::UnbindUid => local.unbind_uid(id),
-                    Kind::JoinGroup => local.join_group(id, name),
-                    _ => local.leave_group(id, name),
-                };
-                drop(local);
-                if changed {
-                    self.changed.notify_one();
-                }
+                self.change_membership(envelope.kind, id, name);
                 return Ok(());
             }
             Kind::Topic => {
@@ -924,18 +931,7 @@ impl Cluster {
         if client.node != shared.node {
             return self.remote_membership(kind, client, name);
         }
-        let changed = {
-            let mut local = lock(&shared.local);
-            match kind {
-                Kind::BindUid => local.bind_uid(client.connection, name),
-                Kind::UnbindUid => local.unbind_uid(client.connection),
-                Kind::JoinGroup => local.join_group(client.connection, name),
-                _ => local.leave_group(client.connection, name),
-            }
-        };
-        if changed {
-            shared.changed.notify_one();
-        }
+        shared.change_membership(kind, client.connection, name);
         Ok(())
     }
 
