@@ -825,3 +825,75 @@ async fn membership_that_expired_under_a_live_node_is_written_again_whole() {
         assert!(ttl > 0, "{key}: {ttl}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_limit_is_refused_or_counted_by_name() {
+    use wm_server::cluster::ClusterError;
+    let Some(redis) = redis() else { return };
+    let url = redis.url();
+    // Options and URLs, before any link.
+    for (options, why) in [
+        (options().queue(0), "queue"),
+        (options().backlog(0), "backlog"),
+        (options().subscription_capacity(0), "subscription_capacity"),
+        (options().heartbeat(Duration::ZERO), "heartbeat"),
+        (
+            options().heartbeat(Duration::from_secs(2 * 24 * 3600)),
+            "a day",
+        ),
+        (options().timeout(Duration::ZERO), "timeout"),
+        (options().namespace(""), "namespace"),
+    ] {
+        let refused = Cluster::connect_with(&url, options).unwrap_err();
+        assert!(
+            matches!(&refused, ClusterError::InvalidOption(reason) if reason.contains(why)),
+            "{why}: {refused:?}"
+        );
+    }
+    assert!(matches!(
+        Cluster::connect("http://127.0.0.1/"),
+        Err(ClusterError::InvalidUrl(_))
+    ));
+
+    // Names up to 1,024 bytes; exclusions up to 4,096.
+    let a = Cluster::connect_with(&url, options().subscription_capacity(2)).unwrap();
+    let long = "n".repeat(1025);
+    let fits = "n".repeat(1024);
+    assert_eq!(a.send_to_uid(&long, "m"), Err(ClusterError::NameTooLong));
+    assert_eq!(a.send_to_group(&long, "m"), Err(ClusterError::NameTooLong));
+    assert_eq!(a.publish(&long, "m"), Err(ClusterError::NameTooLong));
+    assert_eq!(a.subscribe(&long).unwrap_err(), ClusterError::NameTooLong);
+    assert_eq!(a.send_to_uid(&fits, "m"), Ok(()));
+    let someone = ClientId {
+        node: 1,
+        connection: 1,
+    };
+    assert_eq!(
+        a.send_to_all_except("m", &vec![someone; 4097]),
+        Err(ClusterError::TooManyExclusions)
+    );
+    assert_eq!(a.send_to_all_except("m", &vec![someone; 4096]), Ok(()));
+    assert_eq!(
+        a.send_to_all(wm_server::Message::Ping(bytes::Bytes::new())),
+        Err(ClusterError::Unsupported("ping"))
+    );
+    assert!(matches!(
+        "not an id".parse::<ClientId>(),
+        Err(ClusterError::InvalidClientId(_))
+    ));
+
+    // A subscriber that does not read keeps its capacity (2 here); the rest is counted.
+    let mut slow = a.subscribe("t").unwrap();
+    for n in 0..5 {
+        a.publish("t", format!("{n}")).unwrap();
+    }
+    assert_eq!(a.stats().subscription_overflows, 3);
+    assert_eq!(&slow.try_recv().unwrap()[..], b"0");
+    assert_eq!(&slow.try_recv().unwrap()[..], b"1");
+    assert!(slow.try_recv().is_none());
+
+    // After shutdown: local only, and nothing for other nodes.
+    a.shutdown();
+    assert_eq!(a.send_to_all("m"), Err(ClusterError::Closed));
+    assert_eq!(a.subscribe("t").unwrap_err(), ClusterError::Closed);
+}
