@@ -69,12 +69,17 @@ fn main() {
         }
         "ws-plain" => websocket::plain_decode(&mut w),
         // Encoding the same small payloads as server frames into one buffer.
-        "ws-enc-none" | "ws-enc-wm" | "ws-enc-plain" | "ws-enc-fws" => {
+        "ws-enc-none" | "ws-enc-wm" | "ws-enc-codec" | "ws-enc-plain" | "ws-enc-fws" => {
             let payloads = websocket::small_payloads(1 << 20);
             let mut dst = BytesMut::with_capacity(2 << 20);
             let mut ws = wm_websocket::WebSocket::server();
+            let mut codec = wm_websocket::WebSocketCodec::from(wm_websocket::WebSocket::server());
             for payload in &payloads {
                 match contender.as_str() {
+                    "ws-enc-codec" => {
+                        tokio_util::codec::Encoder::encode(&mut codec, &payload[..], &mut dst)
+                            .unwrap()
+                    }
                     "ws-enc-wm" => {
                         wm_websocket::Encode::encode(&mut ws, &payload[..], &mut dst).unwrap()
                     }
