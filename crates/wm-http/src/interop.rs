@@ -4,7 +4,8 @@
 //! * `http::Request<Bytes>::try_from(request)`: method, target (as the URI), version,
 //!   header lines in order (repeated names kept, in order), header values and body
 //!   without a copy (they stay slices of the read buffer), and any chunked trailers as a
-//!   [`Trailers`] extension. It is fallible rather than a `From` because the two crates'
+//!   [`Trailers`] extension, and the peer's [`std::net::SocketAddr`] as an extension
+//!   where the request has one ([`Request::remote_addr`]). It is fallible rather than a `From` because the two crates'
 //!   rules differ at the edges: a target `http::Uri` refuses (over 64 KiB, say), or more
 //!   header lines than a `HeaderMap` holds (32 768), gives an [`InteropError`], never a
 //!   panic.
@@ -120,6 +121,9 @@ impl TryFrom<Request> for http::Request<Bytes> {
         *converted.headers_mut() = headers;
         if let Some(trailers) = trailers {
             converted.extensions_mut().insert(Trailers(trailers));
+        }
+        if let Some(address) = request.remote_addr {
+            converted.extensions_mut().insert(address);
         }
         Ok(converted)
     }

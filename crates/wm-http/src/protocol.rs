@@ -417,6 +417,7 @@ fn request(head: RequestHead, body: Bytes, trailers: Headers) -> Request {
         body,
         trailers: (!trailers.is_empty()).then(|| Box::new(trailers)),
         keep_alive: head.keep_alive,
+        remote_addr: None,
     }
 }
 

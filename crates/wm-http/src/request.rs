@@ -1,6 +1,8 @@
 //! A parsed request: method, target, version, headers, body and trailers. Header values
 //! and a `Content-Length` body are slices of the read buffer.
 
+use std::net::SocketAddr;
+
 use bytes::Bytes;
 use wm_protocol::http1::split_target;
 
@@ -258,9 +260,26 @@ pub struct Request {
     /// Boxed, as it is nearly always empty: a request stays small enough to move inline.
     pub(crate) trailers: Option<Box<Headers>>,
     pub(crate) keep_alive: bool,
+    pub(crate) remote_addr: Option<SocketAddr>,
 }
 
 impl Request {
+    /// The peer the request came from, where the server said (wm-server always does;
+    /// [`serve_with`](crate::serve_with) with
+    /// [`ServeOptions::remote_addr`](crate::ServeOptions::remote_addr)): PHP's
+    /// `$_SERVER['REMOTE_ADDR']`, the socket's peer, not a header a proxy wrote. The
+    /// sans-IO decoder has no socket and leaves it `None`.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// Sets [`remote_addr`](Self::remote_addr): what a server does for each request, and
+    /// what a middleware behind a trusted proxy may do with the address the proxy
+    /// reported.
+    pub fn set_remote_addr(&mut self, address: Option<SocketAddr>) {
+        self.remote_addr = address;
+    }
+
     /// The method.
     pub fn method(&self) -> Method {
         self.method

@@ -5,6 +5,7 @@
 //! and header-read and idle timeouts.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -19,7 +20,7 @@ use crate::{
 /// How much room a read gets.
 const READ_SIZE: usize = 8 * 1024;
 
-/// Timeouts for [`serve_with`]; `None` turns one off.
+/// Timeouts for [`serve_with`] (`None` turns one off), and the peer's address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServeOptions {
@@ -27,6 +28,9 @@ pub struct ServeOptions {
     pub header_timeout: Option<Duration>,
     /// Between requests, and while a body is awaited ([`DEFAULT_IDLE_TIMEOUT`]).
     pub idle_timeout: Option<Duration>,
+    /// The peer, given to each request as [`Request::remote_addr`] (the stream is any
+    /// tokio stream, which may not have one). Default `None`.
+    pub remote_addr: Option<SocketAddr>,
 }
 
 impl Default for ServeOptions {
@@ -34,6 +38,7 @@ impl Default for ServeOptions {
         Self {
             header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            remote_addr: None,
         }
     }
 }
@@ -48,6 +53,25 @@ impl ServeOptions {
     /// Sets [`idle_timeout`](Self::idle_timeout).
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`remote_addr`](Self::remote_addr): `TcpListener::accept` gives it.
+    ///
+    /// ```
+    /// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    /// use wm_http::{serve_with, Config, Request, Response, ServeOptions};
+    ///
+    /// let (tcp, peer) = listener.accept().await?;
+    /// let options = ServeOptions::default().remote_addr(Some(peer));
+    /// tokio::spawn(serve_with(tcp, Config::default(), options, |request: Request| async move {
+    ///     Response::new(200).body(format!("hello, {}", request.remote_addr().unwrap().ip()))
+    /// }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn remote_addr(mut self, address: Option<SocketAddr>) -> Self {
+        self.remote_addr = address;
         self
     }
 }
@@ -122,8 +146,9 @@ where
                 http.decode(&mut read)
             };
             match decoded {
-                Ok(Some(request)) => {
+                Ok(Some(mut request)) => {
                     head_started = None;
+                    request.remote_addr = options.remote_addr;
                     let response = handler(request).await;
                     http.take_output(&mut write);
                     http.encode(response, &mut write)?;

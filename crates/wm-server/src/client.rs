@@ -209,6 +209,7 @@ impl Client {
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
+            threads_serving: std::sync::atomic::AtomicUsize::new(0),
             #[cfg(feature = "cluster")]
             cluster: None,
         });

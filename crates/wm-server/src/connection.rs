@@ -1,9 +1,10 @@
 //! The connection handle (Workerman's `TcpConnection` / `UdpConnection`) and the
 //! endpoint it belongs to.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +31,32 @@ pub enum PeerAddr {
     Unix(Option<PathBuf>),
 }
 
+impl PeerAddr {
+    /// The IP address (`None` for a Unix socket).
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Self::Inet(address) => Some(address.ip()),
+            Self::Unix(_) => None,
+        }
+    }
+
+    /// The port (`None` for a Unix socket).
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Self::Inet(address) => Some(address.port()),
+            Self::Unix(_) => None,
+        }
+    }
+
+    /// The socket address of a TCP or UDP peer.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Inet(address) => Some(*address),
+            Self::Unix(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for PeerAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -54,6 +81,9 @@ pub(crate) struct EndpointShared {
     pub(crate) stopping: AtomicBool,
     /// Connection tasks alive, lingering ones included: a stop waits for them.
     pub(crate) drivers: std::sync::atomic::AtomicUsize,
+    /// Worker threads that started and have not finished `on_worker_stop`: a stop waits
+    /// for them (up to the close timeout) before it closes the connections.
+    pub(crate) threads_serving: std::sync::atomic::AtomicUsize,
     /// The cluster the connections are members of.
     #[cfg(feature = "cluster")]
     pub(crate) cluster: Option<crate::cluster::Cluster>,
@@ -62,11 +92,12 @@ pub(crate) struct EndpointShared {
 impl EndpointShared {
     /// A new connection's protocol; `None` (logged) if the factory panicked, which drops
     /// that connection and not the listener.
-    pub(crate) fn protocol(&self) -> Option<Box<dyn DynProtocol>> {
+    pub(crate) fn protocol(&self, peer: &PeerAddr) -> Option<Box<dyn DynProtocol>> {
         let context = ProtocolContext {
             limits: self.options.limits,
             client: self.client,
             deflate: self.options.deflate,
+            peer: peer.socket_addr(),
         };
         let made = catch_unwind(AssertUnwindSafe(|| (self.factory)(&context)));
         if made.is_err() {
@@ -265,6 +296,9 @@ pub(crate) struct Shared {
     /// clear, a protocol that [decodes apart](crate::protocols::DynProtocol::decodes_apart)
     /// is decoded without the lock.
     pub(crate) attention: AtomicBool,
+    /// What the application hung on the connection, one value per type; emptied when the
+    /// connection closes, after `on_close`.
+    pub(crate) data: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
 }
 
 /// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
@@ -287,7 +321,7 @@ impl Connection {
         peer: PeerAddr,
         local: Option<PeerAddr>,
     ) -> Option<Self> {
-        let protocol = endpoint.protocol()?;
+        let protocol = endpoint.protocol(&peer)?;
         Some(Self(Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             peer,
@@ -308,6 +342,7 @@ impl Connection {
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
             attention: AtomicBool::new(false),
+            data: Mutex::new(Vec::new()),
         })))
     }
 
@@ -324,6 +359,103 @@ impl Connection {
     /// Our end's address.
     pub fn local_addr(&self) -> Option<&PeerAddr> {
         self.0.local.as_ref()
+    }
+
+    /// The peer's IP address (Workerman's `getRemoteIp()`); `None` over a Unix socket.
+    /// For HTTP and WebSocket connections this is `$_SERVER['REMOTE_ADDR']`: the request
+    /// the handler is given came from it.
+    ///
+    /// ```
+    /// # use wm_server::{Message, Worker};
+    /// Worker::new("http://127.0.0.1:0")?.on_message(|connection, message| {
+    ///     let from = connection.remote_ip().map(|ip| ip.to_string()).unwrap_or_default();
+    ///     let _ = connection.send(format!("{from}:{}", connection.remote_port().unwrap_or(0)));
+    /// });
+    /// # Ok::<(), wm_server::ConfigError>(())
+    /// ```
+    pub fn remote_ip(&self) -> Option<IpAddr> {
+        self.0.peer.ip()
+    }
+
+    /// The peer's port (Workerman's `getRemotePort()`); `None` over a Unix socket.
+    pub fn remote_port(&self) -> Option<u16> {
+        self.0.peer.port()
+    }
+
+    /// Our end's IP address (Workerman's `getLocalIp()`): the address the peer reached,
+    /// which for a listener on `0.0.0.0` is the interface it came in on.
+    pub fn local_ip(&self) -> Option<IpAddr> {
+        self.0.local.as_ref().and_then(PeerAddr::ip)
+    }
+
+    /// Our end's port (Workerman's `getLocalPort()`).
+    pub fn local_port(&self) -> Option<u16> {
+        self.0.local.as_ref().and_then(PeerAddr::port)
+    }
+
+    /// Hangs `value` on the connection, one value per type (Workerman's
+    /// `$connection->uid = …`); returns the value of that type it replaces. Set it in
+    /// `on_connect` or `on_open`, read it with [`data`](Self::data) in `on_message` and
+    /// `on_close`; it is dropped when the connection closes, after `on_close`, even
+    /// where handles to the connection are kept. For state that changes, hang a
+    /// `Mutex` or an atomic: the value is shared, not copied.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use wm_server::{Message, Worker};
+    ///
+    /// struct User { name: String }
+    ///
+    /// Worker::new("text://127.0.0.1:0")?
+    ///     .on_connect(|connection| {
+    ///         connection.set_data(AtomicUsize::new(0));
+    ///     })
+    ///     .on_message(|connection, message| {
+    ///         let Message::Text(line) = message else { return };
+    ///         if let Some(name) = line.strip_prefix("name ") {
+    ///             connection.set_data(User { name: name.to_owned() });
+    ///         }
+    ///         let seen = connection.data::<AtomicUsize>().unwrap().fetch_add(1, Ordering::Relaxed);
+    ///         let name = connection.data::<User>().map_or("stranger".to_owned(), |u| u.name.clone());
+    ///         let _ = connection.send(format!("{name}, message {}", seen + 1));
+    ///     });
+    /// # Ok::<(), wm_server::ConfigError>(())
+    /// ```
+    pub fn set_data<T: Send + Sync + 'static>(&self, value: T) -> Option<Arc<T>> {
+        let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
+        let mut data = lock(&self.0.data);
+        let old = match data.iter_mut().find(|(id, _)| *id == TypeId::of::<T>()) {
+            Some((_, slot)) => Some(std::mem::replace(slot, value)),
+            None => {
+                data.push((TypeId::of::<T>(), value));
+                None
+            }
+        };
+        drop(data);
+        old.and_then(|old| old.downcast().ok())
+    }
+
+    /// The value of type `T` hung on the connection with [`set_data`](Self::set_data).
+    pub fn data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let data = lock(&self.0.data);
+        let (_, value) = data.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
+        value.clone().downcast().ok()
+    }
+
+    /// Takes the value of type `T` off the connection.
+    pub fn remove_data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let mut data = lock(&self.0.data);
+        let index = data.iter().position(|(id, _)| *id == TypeId::of::<T>())?;
+        let (_, value) = data.swap_remove(index);
+        drop(data);
+        value.downcast().ok()
+    }
+
+    /// Drops every value hung on the connection, outside the lock (a value's `Drop` may
+    /// use the connection).
+    pub(crate) fn clear_data(&self) {
+        let data = std::mem::take(&mut *lock(&self.0.data));
+        drop(data);
     }
 
     /// The connection's id across the cluster, if its listener has one

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::protocols::Opening;
-use crate::{Connection, ConnectionError, Message};
+use crate::{Connection, ConnectionError, Message, WorkerThread};
 
 /// The callbacks of a listener or client: Workerman's `onConnect`, `onMessage`, `onClose`,
 /// `onError`, `onBufferFull` and `onBufferDrain`.
@@ -60,12 +60,28 @@ pub trait Handler: Send + Sync + 'static {
     fn on_buffer_drain(&self, connection: &Connection) {
         let _ = connection;
     }
+
+    /// A worker thread starts, before it accepts its first connection (Workerman's
+    /// `onWorkerStart`, once per process there, once per thread here): where
+    /// [`Timer`](crate::Timer)s and per-thread state are set up. Listeners only.
+    fn on_worker_start(&self, thread: &WorkerThread) {
+        let _ = thread;
+    }
+
+    /// A worker thread stops (Workerman's `onWorkerStop`): it has stopped accepting, and
+    /// its connections are still open (a goodbye sent now is written before they
+    /// close). Runs on a graceful stop, before the connections are closed; the thread's
+    /// timers end after it. Listeners only.
+    fn on_worker_stop(&self, thread: &WorkerThread) {
+        let _ = thread;
+    }
 }
 
 type Callback = Arc<dyn Fn(&Connection) + Send + Sync>;
 type OpenCallback = Arc<dyn Fn(&Connection, &Opening) + Send + Sync>;
 type MessageCallback = Arc<dyn Fn(&Connection, Message) + Send + Sync>;
 type ErrorCallback = Arc<dyn Fn(&Connection, &ConnectionError) + Send + Sync>;
+type ThreadCallback = Arc<dyn Fn(&WorkerThread) + Send + Sync>;
 
 /// A [`Handler`] made of closures, as Workerman's `$worker->onMessage = function …`;
 /// what [`Worker::on_message`](crate::Worker::on_message) and its siblings fill in.
@@ -79,6 +95,8 @@ pub struct Callbacks {
     pub(crate) error: Option<ErrorCallback>,
     pub(crate) buffer_full: Option<Callback>,
     pub(crate) buffer_drain: Option<Callback>,
+    pub(crate) worker_start: Option<ThreadCallback>,
+    pub(crate) worker_stop: Option<ThreadCallback>,
 }
 
 impl std::fmt::Debug for Callbacks {
@@ -91,6 +109,8 @@ impl std::fmt::Debug for Callbacks {
             .field("error", &self.error.is_some())
             .field("buffer_full", &self.buffer_full.is_some())
             .field("buffer_drain", &self.buffer_drain.is_some())
+            .field("worker_start", &self.worker_start.is_some())
+            .field("worker_stop", &self.worker_stop.is_some())
             .finish()
     }
 }
@@ -135,6 +155,18 @@ impl Handler for Callbacks {
     fn on_buffer_drain(&self, connection: &Connection) {
         if let Some(f) = &self.buffer_drain {
             f(connection);
+        }
+    }
+
+    fn on_worker_start(&self, thread: &WorkerThread) {
+        if let Some(f) = &self.worker_start {
+            f(thread);
+        }
+    }
+
+    fn on_worker_stop(&self, thread: &WorkerThread) {
+        if let Some(f) = &self.worker_stop {
+            f(thread);
         }
     }
 }

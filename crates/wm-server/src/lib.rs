@@ -17,7 +17,12 @@
 //! * [`Connection`]: one peer: [`send`](Connection::send) (`Result<SendStatus,
 //!   SendError>`), [`close`](Connection::close) (the protocol's close, then FIN),
 //!   [`pause_recv`](Connection::pause_recv) / [`resume_recv`](Connection::resume_recv),
+//!   its addresses ([`remote_ip`](Connection::remote_ip), …), typed data of the
+//!   application's ([`set_data`](Connection::set_data) / [`data`](Connection::data)),
 //!   and its [`Endpoint`] (every connection of the listener, for a broadcast; counters).
+//! * [`WorkerThread`]: one of a worker's threads, for
+//!   [`on_worker_start`](Worker::on_worker_start) / [`on_worker_stop`](Worker::on_worker_stop)
+//!   (its id and name); [`Timer`]s run on it and end with it.
 //! * `cluster::Cluster` (feature `cluster`): the same connections reached from other
 //!   processes and machines, by client id, uid and group, through Redis.
 //! * [`Message`]: what handlers receive and send, whatever the scheme.
@@ -89,9 +94,11 @@ pub mod protocols;
 mod registry;
 mod run;
 mod stats;
+mod timer;
 mod tls;
 mod url;
 mod worker;
+mod worker_thread;
 
 pub use client::{Client, ClientHandle};
 pub use connection::{Connection, Endpoint, PeerAddr, Status};
@@ -106,6 +113,8 @@ pub use protocols::CloseReason;
 pub use registry::{ProtocolFactory, Registry, Transport};
 pub use run::{run_all, run_all_with, StopSignals};
 pub use stats::Stats;
+pub use timer::{Timer, TimerError};
 pub use tls::{TlsClient, TlsServer};
 pub use wm_websocket::deflate::DeflateConfig;
 pub use worker::{Worker, WorkerHandle};
+pub use worker_thread::WorkerThread;

@@ -1,6 +1,7 @@
 //! What each worker thread runs: the accept loop for a stream listener (TCP, TLS, Unix),
 //! or the receive loop for UDP, until the worker stops.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,13 +14,15 @@ use crate::driver::Driver;
 use crate::registry::Transport;
 use crate::stats::Counters;
 use crate::worker::Signal;
-use crate::{Connection, ConnectionError, TlsServer};
+use crate::{Connection, ConnectionError, TlsServer, WorkerThread};
 
 /// The largest UDP datagram.
 const MAX_DATAGRAM: usize = 65_536;
 
 /// What one thread serves: a socket of the listener.
 pub(crate) struct Listener {
+    /// The thread's number among the worker's (`WorkerThread::id`).
+    pub(crate) id: usize,
     pub(crate) socket: Socket,
     pub(crate) transport: Transport,
     pub(crate) tls: Option<TlsServer>,
@@ -28,16 +31,24 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// The thread's event loop: accept (or receive datagrams) until told to stop, then
-    /// let the connections close until told to exit.
+    /// The thread's event loop: `on_worker_start`, accept (or receive datagrams) until
+    /// told to stop, `on_worker_stop` and the end of the thread's timers, then let the
+    /// connections close until told to exit.
     pub(crate) async fn serve(self) {
         let Self {
+            id,
             socket,
             transport,
             tls,
             endpoint,
             mut signal,
         } = self;
+        let thread = WorkerThread::new(id, endpoint.clone());
+        // The thread's callbacks and timers find it; served on the calling thread
+        // (`run_all`), the guard lives as long as this future is polled there.
+        let _entered = thread.enter();
+        endpoint.threads_serving.fetch_add(1, Ordering::AcqRel);
+        thread.started();
         let accepting = async {
             let result = match transport {
                 Transport::Tcp => accept_tcp(socket, tls, &endpoint).await,
@@ -55,6 +66,10 @@ impl Listener {
             () = accepting => {}
             _ = signal.wait_for(|s| *s != Signal::Run) => {}
         }
+        // Stop accepting first; then the stop waits for this before closing connections.
+        let _ = signal.wait_for(|s| *s != Signal::Run).await;
+        thread.stopped();
+        endpoint.threads_serving.fetch_sub(1, Ordering::AcqRel);
         let _ = signal.wait_for(|s| *s == Signal::Exit).await;
     }
 }

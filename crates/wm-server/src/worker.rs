@@ -189,6 +189,51 @@ impl Worker {
 
     crate::handler::callback_setters!();
 
+    /// `onWorkerStart`: runs on each of the worker's threads before it accepts (see
+    /// [`Handler::on_worker_start`](crate::Handler::on_worker_start)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wm_server::{Timer, Worker};
+    ///
+    /// let worker = Worker::new("text://127.0.0.1:0")?
+    ///     .name("chat")
+    ///     .count(2)
+    ///     .on_worker_start(|thread| {
+    ///         println!("{} thread {} up", thread.name(), thread.id());
+    ///         if thread.id() == 0 {
+    ///             // Once per worker, not once per thread.
+    ///             let endpoint = thread.endpoint().clone();
+    ///             Timer::add(Duration::from_secs(30), move || {
+    ///                 endpoint.broadcast(format!("{} online", endpoint.connection_count()));
+    ///             })
+    ///             .unwrap();
+    ///         }
+    ///     })
+    ///     .on_worker_stop(|thread| println!("thread {} down", thread.id()))
+    ///     .start()?;
+    /// worker.stop();
+    /// # Ok::<(), wm_server::ConfigError>(())
+    /// ```
+    pub fn on_worker_start(
+        mut self,
+        f: impl Fn(&crate::WorkerThread) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.callbacks_mut().worker_start = Some(Arc::new(f));
+        self
+    }
+
+    /// `onWorkerStop`: runs on each of the worker's threads when it stops gracefully,
+    /// before its connections close (see
+    /// [`Handler::on_worker_stop`](crate::Handler::on_worker_stop)).
+    pub fn on_worker_stop(
+        mut self,
+        f: impl Fn(&crate::WorkerThread) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.callbacks_mut().worker_stop = Some(Arc::new(f));
+        self
+    }
+
     /// Binds, and starts the threads that serve the listener; returns at once. Binding
     /// errors are returned here.
     pub fn start(self) -> Result<WorkerHandle, ConfigError> {
@@ -232,6 +277,7 @@ impl Worker {
             connections: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
+            threads_serving: std::sync::atomic::AtomicUsize::new(0),
             #[cfg(feature = "cluster")]
             cluster: self.cluster.clone(),
         });
@@ -247,7 +293,9 @@ impl Worker {
         let (stop, _) = watch::channel(Signal::Run);
         let listeners = sockets
             .into_iter()
-            .map(|socket| Listener {
+            .enumerate()
+            .map(|(id, socket)| Listener {
+                id,
                 socket,
                 transport: self.transport,
                 tls: self.tls.clone(),
@@ -456,11 +504,32 @@ impl WorkerHandle {
     /// once, then each is finished when all are done or their deadlines pass. A handle
     /// stopped already is left alone.
     fn shutdown_together(handles: &mut [&mut WorkerHandle]) {
-        let deadlines: Vec<Option<Instant>> = handles
+        let stopping: Vec<bool> = handles
             .iter_mut()
-            .map(|handle| {
-                (!std::mem::replace(&mut handle.stopped, true)).then(|| handle.begin_stop())
+            .map(|handle| !std::mem::replace(&mut handle.stopped, true))
+            .collect();
+        let hooks_deadlines: Vec<Instant> = handles
+            .iter()
+            .zip(&stopping)
+            .map(|(handle, s)| {
+                if *s {
+                    handle.stop_accepting();
+                }
+                handle.hooks_deadline()
             })
+            .collect();
+        // Every thread's on_worker_stop runs while its connections are still open.
+        while handles
+            .iter()
+            .zip(stopping.iter().zip(&hooks_deadlines))
+            .any(|(handle, (s, at))| *s && handle.threads_stopping(*at))
+        {
+            std::thread::sleep(STOP_POLL);
+        }
+        let deadlines: Vec<Option<Instant>> = handles
+            .iter()
+            .zip(&stopping)
+            .map(|(handle, s)| s.then(|| handle.close_connections()))
             .collect();
         let closing = |handles: &[&mut WorkerHandle]| {
             handles
@@ -492,20 +561,41 @@ impl WorkerHandle {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
-        let deadline = self.begin_stop();
+        self.stop_accepting();
+        let hooks_deadline = self.hooks_deadline();
+        while self.threads_stopping(hooks_deadline) {
+            tokio::time::sleep(STOP_POLL).await;
+        }
+        let deadline = self.close_connections();
         while self.still_closing(deadline) {
             tokio::time::sleep(STOP_POLL).await;
         }
         self.finish_stop();
     }
 
-    /// No more accepts, and every connection closing; returns how long they have: every
-    /// connection closes, then lingers so that its peer reads the last bytes rather than
-    /// a reset, and both are bounded.
-    fn begin_stop(&self) -> Instant {
+    /// No more accepts; each thread runs `on_worker_stop` and ends its timers.
+    fn stop_accepting(&self) {
+        let _ = self.stop.send(Signal::StopAccepting);
+    }
+
+    /// How long the threads' `on_worker_stop` may take before the connections are closed
+    /// anyway: the close timeout (a hook that blocks holds the stop up no longer).
+    fn hooks_deadline(&self) -> Instant {
+        Instant::now() + self.endpoint.0.options.close_timeout
+    }
+
+    /// Whether a thread has yet to finish `on_worker_stop`, and `deadline` has not
+    /// passed.
+    fn threads_stopping(&self, deadline: Instant) -> bool {
+        self.endpoint.0.threads_serving.load(Ordering::Acquire) > 0 && Instant::now() < deadline
+    }
+
+    /// Every connection closing; returns how long they have: every connection closes,
+    /// then lingers so that its peer reads the last bytes rather than a reset, and both
+    /// are bounded.
+    fn close_connections(&self) -> Instant {
         let shared = &self.endpoint.0;
         shared.stopping.store(true, Ordering::Release);
-        let _ = self.stop.send(Signal::StopAccepting);
         for connection in self.endpoint.connections() {
             connection.close_with(crate::CloseReason::GoingAway);
         }

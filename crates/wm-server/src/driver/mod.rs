@@ -123,6 +123,7 @@ impl<S> Drop for Driver<S> {
                 .counters
                 .open_connections
                 .fetch_sub(1, Ordering::Relaxed);
+            self.conn.clear_data();
         }
         endpoint.drivers.fetch_sub(1, Ordering::AcqRel);
     }
@@ -136,7 +137,7 @@ impl<S: Io> Driver<S> {
         let apart = lock(&conn.0.state).protocol.decodes_apart();
         // A factory that panics the second time leaves decoding under the lock.
         let decoder = if apart {
-            conn.0.endpoint.protocol()
+            conn.0.endpoint.protocol(&conn.0.peer)
         } else {
             None
         };
@@ -747,6 +748,7 @@ impl<S: Io> Driver<S> {
             .open_connections
             .fetch_sub(1, Ordering::Relaxed);
         self.conn.callback(|handler, conn| handler.on_close(conn));
+        self.conn.clear_data();
     }
 }
 

@@ -23,6 +23,8 @@ pub struct HttpServerProtocol {
     /// The connection is closing: no more requests are read, and it closes once the
     /// requests already handed out are answered.
     stopping: bool,
+    /// The peer, given to each request.
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl HttpServerProtocol {
@@ -32,7 +34,13 @@ impl HttpServerProtocol {
         Self {
             http: Http::new(config),
             stopping: false,
+            peer: context.peer,
         }
+    }
+
+    fn message(&self, mut request: wm_http::Request) -> Message {
+        request.set_remote_addr(self.peer);
+        Message::Request(Box::new(request))
     }
 
     /// Nothing is owed to the peer: every request handed out was answered, its body done.
@@ -52,11 +60,8 @@ impl DynProtocol for HttpServerProtocol {
             src.clear();
             return Ok(None);
         }
-        Ok(self
-            .http
-            .decode(src)
-            .map_err(DecodeError::new)?
-            .map(|request| Message::Request(Box::new(request))))
+        let request = self.http.decode(src).map_err(DecodeError::new)?;
+        Ok(request.map(|request| self.message(request)))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
@@ -64,11 +69,8 @@ impl DynProtocol for HttpServerProtocol {
             src.clear();
             return Ok(None);
         }
-        Ok(self
-            .http
-            .decode_eof(src)
-            .map_err(DecodeError::new)?
-            .map(|request| Message::Request(Box::new(request))))
+        let request = self.http.decode_eof(src).map_err(DecodeError::new)?;
+        Ok(request.map(|request| self.message(request)))
     }
 
     #[inline]

@@ -217,6 +217,9 @@ pub struct ProtocolContext {
     /// permessage-deflate for a WebSocket connection, from
     /// [`ConnectionOptions::deflate`](crate::ConnectionOptions::deflate).
     pub deflate: Option<wm_websocket::deflate::DeflateConfig>,
+    /// The peer of a TCP or UDP connection, for the requests it sends
+    /// (`Request::remote_addr` in wm-http and wm-websocket's handshake).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// Encodes with a [`wm_protocol::Encode`] impl, mapping its error to

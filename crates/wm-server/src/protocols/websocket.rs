@@ -36,7 +36,8 @@ impl WebSocketProtocol {
         let options = match (context.deflate, options.deflate_config()) {
             (Some(config), None) => options.deflate(config),
             _ => options,
-        };
+        }
+        .remote_addr(context.peer);
         Self {
             socket: WebSocket::accepting(config(context), options),
         }

@@ -2,6 +2,7 @@
 //! answer `101 Switching Protocols` or an HTTP error.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use base64::Engine;
 use bytes::{BufMut, BytesMut};
@@ -25,9 +26,17 @@ pub struct Request {
     key: String,
     protocols: Vec<String>,
     extensions: Vec<String>,
+    pub(crate) remote_addr: Option<SocketAddr>,
 }
 
 impl Request {
+    /// The peer the request came from, where the connection said
+    /// ([`ServerOptions::remote_addr`]; wm-server always does): PHP's
+    /// `$_SERVER['REMOTE_ADDR']`, the socket's peer, not a header a proxy wrote.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
     /// The request target as sent: path and query (`/chat?room=1`).
     pub fn target(&self) -> &str {
         &self.target
@@ -167,6 +176,7 @@ pub fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
         key,
         protocols,
         extensions,
+        remote_addr: None,
     })
 }
 
@@ -366,6 +376,7 @@ pub struct ServerOptions {
     protocols: Vec<String>,
     deflate: Option<DeflateConfig>,
     hook: Option<Hook>,
+    pub(crate) remote_addr: Option<SocketAddr>,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -374,6 +385,7 @@ impl fmt::Debug for ServerOptions {
             .field("protocols", &self.protocols)
             .field("deflate", &self.deflate)
             .field("hook", &self.hook.as_ref().map(|_| "FnMut"))
+            .field("remote_addr", &self.remote_addr)
             .finish()
     }
 }
@@ -407,6 +419,26 @@ impl ServerOptions {
     /// The permessage-deflate policy, if one is set.
     pub fn deflate_config(&self) -> Option<DeflateConfig> {
         self.deflate
+    }
+
+    /// The connection's peer, given to the request ([`Request::remote_addr`]) so that
+    /// the hook and `on_open` can see where it came from (an allow-list, a log line).
+    ///
+    /// ```
+    /// use wm_websocket::handshake::{Reject, ServerOptions};
+    ///
+    /// let peer = "127.0.0.1:50000".parse().unwrap();
+    /// let options = ServerOptions::new()
+    ///     .remote_addr(Some(peer))
+    ///     .hook(|request, _accept| match request.remote_addr() {
+    ///         Some(address) if address.ip().is_loopback() => Ok(()),
+    ///         _ => Err(Reject::new(403)),
+    ///     });
+    /// # let _ = options;
+    /// ```
+    pub fn remote_addr(mut self, address: Option<SocketAddr>) -> Self {
+        self.remote_addr = address;
+        self
     }
 
     /// A hook that sees each request and may refuse it or change the answer.

@@ -334,8 +334,9 @@ impl WebSocket {
             Phase::Open => return Ok(true),
             Phase::Accepting { reader, options } => match reader.read(src, limit) {
                 Ok(None) => return Ok(false),
-                Ok(Some((request, length))) => {
+                Ok(Some((mut request, length))) => {
                     src.advance(length);
+                    request.remote_addr = options.remote_addr;
                     let answer = options.answer(&request);
                     let written = match answer {
                         Ok(accept) => {

@@ -1,0 +1,423 @@
+//! Workerman's runtime API through real sockets: per-connection data, addresses, worker
+//! lifecycle hooks, timers.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use wm_server::protocols::Opening;
+use wm_server::{Connection, Message, Timer, TimerError, Worker, WorkerThread};
+
+/// A value that says when it is dropped.
+struct Dropped(Arc<AtomicBool>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+struct Name(String);
+
+async fn line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    within("a line", reader.read_line(&mut line)).await.unwrap();
+    line.trim_end().to_owned()
+}
+
+async fn text_client(handle: &wm_server::WorkerHandle) -> BufReader<TcpStream> {
+    BufReader::new(TcpStream::connect(addr(handle)).await.unwrap())
+}
+
+#[tokio::test]
+async fn connection_data_is_per_connection_typed_and_dropped_after_on_close() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let kept: Arc<Mutex<Vec<Connection>>> = Arc::default();
+    let seen_in_close: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (flag, keep, close_log) = (dropped.clone(), kept.clone(), seen_in_close.clone());
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .on_connect(move |connection| {
+            connection.set_data(AtomicUsize::new(0));
+            connection.set_data(Dropped(flag.clone()));
+            // A handle kept past the close must not keep the data alive.
+            keep.lock().unwrap().push(connection.clone());
+        })
+        .on_message(|connection, message| {
+            let Message::Text(line) = message else { return };
+            if let Some(name) = line.strip_prefix("name ") {
+                let old = connection.set_data(Name(name.to_owned()));
+                let _ = connection.send(format!("was {}", old.map_or("-".into(), |n| n.0.clone())));
+                return;
+            }
+            if line == "forget" {
+                let removed = connection.remove_data::<Name>().is_some();
+                let _ = connection.send(format!("removed {removed}"));
+                return;
+            }
+            let count = connection
+                .data::<AtomicUsize>()
+                .unwrap()
+                .fetch_add(1, Ordering::SeqCst)
+                + 1;
+            let name = connection
+                .data::<Name>()
+                .map_or("?".to_owned(), |n| n.0.clone());
+            let _ = connection.send(format!("{name} {count}"));
+        })
+        .on_close(move |connection| {
+            let name = connection.data::<Name>().map(|n| n.0.clone());
+            close_log.lock().unwrap().push(name.unwrap_or_default());
+        })
+        .start()
+        .unwrap();
+
+    let mut ann = text_client(&server).await;
+    let mut bob = text_client(&server).await;
+    ann.get_mut()
+        .write_all(b"name ann\nhi\nhi\n")
+        .await
+        .unwrap();
+    assert_eq!(line(&mut ann).await, "was -");
+    assert_eq!(line(&mut ann).await, "ann 1");
+    assert_eq!(line(&mut ann).await, "ann 2");
+    bob.get_mut()
+        .write_all(b"hi\nname bob\nname bo\nhi\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        line(&mut bob).await,
+        "? 1",
+        "bob has his own counter and no name yet"
+    );
+    assert_eq!(line(&mut bob).await, "was -");
+    assert_eq!(
+        line(&mut bob).await,
+        "was bob",
+        "set_data returns what it replaced"
+    );
+    assert_eq!(line(&mut bob).await, "bo 2");
+    bob.get_mut()
+        .write_all(b"forget\nforget\nhi\n")
+        .await
+        .unwrap();
+    assert_eq!(line(&mut bob).await, "removed true");
+    assert_eq!(line(&mut bob).await, "removed false");
+    assert_eq!(line(&mut bob).await, "? 3");
+
+    assert!(!dropped.load(Ordering::SeqCst));
+    drop(ann);
+    eventually("ann's close", || seen_in_close.lock().unwrap().len() == 1).await;
+    assert_eq!(
+        seen_in_close.lock().unwrap()[0],
+        "ann",
+        "on_close still sees the data"
+    );
+    eventually("ann's data dropped", || dropped.load(Ordering::SeqCst)).await;
+    let ann_handle = kept.lock().unwrap()[0].clone();
+    assert!(
+        ann_handle.data::<AtomicUsize>().is_none(),
+        "emptied though a handle is kept"
+    );
+    assert!(
+        kept.lock().unwrap()[1].data::<AtomicUsize>().is_some(),
+        "bob's is untouched"
+    );
+    drop(bob);
+    server.stop();
+}
+
+#[tokio::test]
+async fn addresses_are_the_sockets_on_text_http_and_websocket() {
+    // text://: the handler reports what the connection says about both ends.
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, _| {
+            let _ = connection.send(format!(
+                "{} {} {} {} {}",
+                connection.remote_ip().unwrap(),
+                connection.remote_port().unwrap(),
+                connection.local_ip().unwrap(),
+                connection.local_port().unwrap(),
+                connection.peer_addr()
+            ));
+        })
+        .start()
+        .unwrap();
+    let mut client = text_client(&server).await;
+    let mine = client.get_ref().local_addr().unwrap();
+    client.get_mut().write_all(b"where\n").await.unwrap();
+    assert_eq!(
+        line(&mut client).await,
+        format!(
+            "127.0.0.1 {} 127.0.0.1 {} {mine}",
+            mine.port(),
+            addr(&server).port()
+        )
+    );
+    server.stop();
+
+    // http://: the request carries REMOTE_ADDR itself.
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, message| {
+            let Message::Request(request) = message else {
+                return;
+            };
+            let from = request.remote_addr().unwrap();
+            assert_eq!(Some(from), connection.peer_addr().socket_addr());
+            let _ = connection.send(from.to_string());
+        })
+        .start()
+        .unwrap();
+    let mut tcp = TcpStream::connect(addr(&server)).await.unwrap();
+    let mine = tcp.local_addr().unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
+    assert!(answer.ends_with(&format!("\r\n\r\n{mine}")), "{answer}");
+    server.stop();
+
+    // websocket://: the upgrade request, in on_open.
+    let server = Worker::new("websocket://127.0.0.1:0")
+        .unwrap()
+        .on_open(|connection, opening| {
+            if let Opening::WebSocketRequest(request) = opening {
+                let _ = connection.send(request.remote_addr().unwrap().to_string());
+            }
+        })
+        .on_message(echo)
+        .start()
+        .unwrap();
+    let mut ws = ws_client(&server).await;
+    let mine = ws.get_ref().local_addr().unwrap();
+    let greeting = within("on_open's message", ws.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(greeting, wm_websocket::Message::Text(mine.to_string()));
+    ws.send(wm_websocket::Message::Close(None)).await.unwrap();
+    server.stop();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_unix_peer_has_no_ip_or_port() {
+    let dir = std::env::temp_dir().join(format!("wm-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.sock");
+    let server = Worker::new(&format!("unix://{}", path.display()))
+        .unwrap()
+        .on_message(|connection, _| {
+            let answer = format!(
+                "{:?} {:?} {:?}",
+                connection.remote_ip(),
+                connection.remote_port(),
+                connection.local_port()
+            );
+            connection.send(answer.into_bytes()).unwrap();
+        })
+        .start()
+        .unwrap();
+    // unix:// is bare bytes: the answer has no newline of its own.
+    let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+    stream.write_all(b"x").await.unwrap();
+    let expected = "None None None";
+    let answer = read_n(&mut stream, expected.len()).await;
+    assert_eq!(String::from_utf8(answer).unwrap(), expected);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn worker_hooks_run_once_per_thread_and_stop_runs_before_connections_close() {
+    let started: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let stopped: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let (start_log, stop_log, tick_count) = (started.clone(), stopped.clone(), ticks.clone());
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .name("lifecycle")
+        .count(3)
+        .on_worker_start(move |thread| {
+            start_log
+                .lock()
+                .unwrap()
+                .push((thread.id(), thread.name().to_owned()));
+            let current = WorkerThread::current().expect("the hook runs on its thread");
+            assert_eq!(current.id(), thread.id());
+            let ticks = tick_count.clone();
+            Timer::add(Duration::from_millis(10), move || {
+                ticks.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        })
+        .on_worker_stop(move |thread| {
+            // The thread's timers end after the hook.
+            stop_log
+                .lock()
+                .unwrap()
+                .push((thread.id(), thread.timer_count()));
+            // The connections are still open: a goodbye reaches them.
+            thread
+                .endpoint()
+                .broadcast(format!("bye from {}", thread.id()));
+        })
+        .on_message(echo)
+        .start()
+        .unwrap();
+    eventually("three threads started", || {
+        started.lock().unwrap().len() == 3
+    })
+    .await;
+    let mut ids: Vec<_> = started.lock().unwrap().clone();
+    ids.sort();
+    assert_eq!(
+        ids,
+        (0..3)
+            .map(|id| (id, "lifecycle".to_owned()))
+            .collect::<Vec<_>>()
+    );
+    eventually("each thread's timer ticks", || {
+        ticks.load(Ordering::SeqCst) >= 9
+    })
+    .await;
+
+    let mut client = text_client(&server).await;
+    client.get_mut().write_all(b"ping\n").await.unwrap();
+    assert_eq!(line(&mut client).await, "ping");
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    let mut goodbyes: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        goodbyes.push(line(&mut client).await);
+    }
+    goodbyes.sort();
+    assert_eq!(goodbyes, ["bye from 0", "bye from 1", "bye from 2"]);
+    assert_eq!(line(&mut client).await, "", "then the connection closes");
+    within("the stop", stopping).await.unwrap();
+    let mut stops = stopped.lock().unwrap().clone();
+    stops.sort();
+    assert_eq!(stops, [(0, 1), (1, 1), (2, 1)]);
+    let after_stop = ticks.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        ticks.load(Ordering::SeqCst),
+        after_stop,
+        "timers ended with the worker"
+    );
+}
+
+#[tokio::test]
+async fn timers_repeat_run_once_delete_and_end_on_panic() {
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .on_message(|connection, message| {
+            let Message::Text(line) = message else { return };
+            let connection = connection.clone();
+            match line.as_str() {
+                "every" => {
+                    // Three ticks, then the timer deletes itself.
+                    let sent = Arc::new(AtomicUsize::new(0));
+                    let me: Arc<Mutex<Option<Timer>>> = Arc::default();
+                    let slot = me.clone();
+                    let timer = Timer::add(Duration::from_millis(5), move || {
+                        let n = sent.fetch_add(1, Ordering::SeqCst) + 1;
+                        let _ = connection.send(format!("tick {n}"));
+                        if n == 3 {
+                            slot.lock().unwrap().as_ref().unwrap().del();
+                        }
+                    })
+                    .unwrap();
+                    *me.lock().unwrap() = Some(timer);
+                }
+                "once" => {
+                    let timer = Timer::once(Duration::from_millis(5), move || {
+                        let _ = connection.send("once");
+                    })
+                    .unwrap();
+                    assert!(timer.is_active());
+                }
+                "panic" => {
+                    let timer =
+                        Timer::add(Duration::from_millis(1), || panic!("in a timer")).unwrap();
+                    let checker = connection.clone();
+                    Timer::once(Duration::from_millis(50), move || {
+                        let _ = checker.send(format!("active {}", timer.is_active()));
+                    })
+                    .unwrap();
+                }
+                "errors" => {
+                    let zero = Timer::add(Duration::ZERO, || {}).unwrap_err();
+                    let long =
+                        Timer::once(Duration::from_secs(400 * 24 * 3600), || {}).unwrap_err();
+                    let _ = connection.send(format!("{zero:?} {long:?}"));
+                }
+                "all" => {
+                    for _ in 0..4 {
+                        Timer::add(Duration::from_secs(60), || {}).unwrap();
+                    }
+                    let _ = connection.send(format!("deleted {}", Timer::del_all()));
+                }
+                _ => {}
+            }
+        })
+        .start()
+        .unwrap();
+    let mut client = text_client(&server).await;
+    client.get_mut().write_all(b"every\n").await.unwrap();
+    for n in 1..=3 {
+        assert_eq!(line(&mut client).await, format!("tick {n}"));
+    }
+    client.get_mut().write_all(b"once\n").await.unwrap();
+    assert_eq!(line(&mut client).await, "once", "no fourth tick came first");
+    client.get_mut().write_all(b"panic\n").await.unwrap();
+    assert_eq!(line(&mut client).await, "active false");
+    assert_eq!(
+        server.stats().handler_panics,
+        1,
+        "the panic is counted once"
+    );
+    client.get_mut().write_all(b"errors\n").await.unwrap();
+    assert_eq!(line(&mut client).await, "ZeroInterval TooLong");
+    client.get_mut().write_all(b"all\n").await.unwrap();
+    assert_eq!(line(&mut client).await, "deleted 4");
+    server.stop();
+}
+
+#[test]
+fn a_timer_needs_a_runtime_and_runs_on_an_applications_own() {
+    assert_eq!(
+        Timer::once(Duration::from_millis(1), || {}).unwrap_err(),
+        TimerError::NoRuntime
+    );
+    assert!(WorkerThread::current().is_none());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let count = ran.clone();
+    runtime.block_on(async move {
+        let timer = Timer::add(Duration::from_millis(2), move || {
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+        eventually("ticks on the application's runtime", || {
+            ran.load(Ordering::SeqCst) >= 3
+        })
+        .await;
+        timer.del();
+        eventually("deleted", || !timer.is_active()).await;
+        let now = ran.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(ran.load(Ordering::SeqCst), now);
+        assert_eq!(Timer::del_all(), 0, "off a worker thread there is no list");
+    });
+}
