@@ -112,6 +112,9 @@ pub enum TimeoutKind {
     Idle,
     /// The peer did not answer our close (WebSocket close frame) in time.
     Close,
+    /// The peer sent nothing for the heartbeat's limit of intervals
+    /// ([`Heartbeat`](crate::Heartbeat)).
+    Heartbeat,
 }
 
 impl std::fmt::Display for TimeoutKind {
@@ -121,6 +124,7 @@ impl std::fmt::Display for TimeoutKind {
             Self::Header => "header read",
             Self::Idle => "idle",
             Self::Close => "close",
+            Self::Heartbeat => "heartbeat",
         })
     }
 }

@@ -106,8 +106,9 @@ pub use error::{ConfigError, ConnectionError, SendError, SendStatus, TimeoutKind
 pub use handler::{Callbacks, Handler};
 pub use message::Message;
 pub use options::{
-    ConnectionOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_LINGER, DEFAULT_SEND_HIGH_WATERMARK, DEFAULT_SEND_LOW_WATERMARK, MAX_TIMEOUT,
+    ConnectionOptions, Heartbeat, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_LINGER, DEFAULT_SEND_HIGH_WATERMARK,
+    DEFAULT_SEND_LOW_WATERMARK, MAX_TIMEOUT,
 };
 pub use protocols::CloseReason;
 pub use registry::{ProtocolFactory, Registry, Transport};

@@ -29,6 +29,64 @@ pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 /// The longest timeout accepted: a year.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Heartbeats (GatewayWorker's `pingInterval`, `pingNotResponseLimit`, `pingData`): every
+/// `interval` the connection sends a ping (a WebSocket ping frame, or [`data`](Self::data)
+/// as a text message on any scheme), and a peer that sent nothing since the last
+/// `not_responding_limit` pings is closed at the next beat
+/// ([`TimeoutKind::Heartbeat`](crate::TimeoutKind::Heartbeat)): after between `limit`
+/// and `limit + 1` intervals of silence, each ping having had a whole interval for its
+/// answer. Any bytes from the peer count, a WebSocket pong included: with a limit of 1,
+/// a WebSocket peer must answer each ping before the next one is due. For a listener this finds
+/// dead and silent clients; for a [`Client`](crate::Client) with a reconnect, it
+/// reconnects when the server stops answering.
+///
+/// ```
+/// use std::time::Duration;
+/// use wm_server::{ConnectionOptions, Heartbeat};
+/// // Ping every 25 s; close a client that sent nothing for two of them.
+/// let options = ConnectionOptions::default()
+///     .heartbeat(Heartbeat::new(Duration::from_secs(25)).not_responding_limit(2));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Heartbeat {
+    /// How often to ping and check.
+    pub interval: Duration,
+    /// Pings in a row that the peer may leave without a byte before it is closed; 0
+    /// never closes, and only pings (Workerman's default for `pingNotResponseLimit`).
+    /// Default 2.
+    pub not_responding_limit: u32,
+    /// Sent as a text message each interval, on any scheme (Workerman's `pingData`).
+    /// Without it a WebSocket sends a ping frame, and other schemes send nothing.
+    pub data: Option<&'static str>,
+}
+
+impl Heartbeat {
+    /// A ping every `interval`, and a close after two silent intervals.
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            not_responding_limit: 2,
+            data: None,
+        }
+    }
+
+    /// Sets [`not_responding_limit`](Self::not_responding_limit).
+    #[must_use]
+    pub fn not_responding_limit(mut self, intervals: u32) -> Self {
+        self.not_responding_limit = intervals;
+        self
+    }
+
+    /// Sets [`data`](Self::data).
+    #[must_use]
+    pub fn data(mut self, data: &'static str) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
 /// The limits and timeouts of each connection of a listener or client.
 ///
 /// ```
@@ -65,6 +123,8 @@ pub struct ConnectionOptions {
     /// `websocket://` listener answers offers with, and what a `ws://` client offers
     /// (there, [`DeflateConfig::client`] offers what browsers do). Default off.
     pub deflate: Option<DeflateConfig>,
+    /// Pings, and the close of a peer gone silent. Default none, as in Workerman.
+    pub heartbeat: Option<Heartbeat>,
 }
 
 impl Default for ConnectionOptions {
@@ -79,6 +139,7 @@ impl Default for ConnectionOptions {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             linger: DEFAULT_LINGER,
             deflate: None,
+            heartbeat: None,
         }
     }
 }
@@ -142,6 +203,13 @@ impl ConnectionOptions {
         self
     }
 
+    /// Sets the heartbeat (see [`Heartbeat`]).
+    #[must_use]
+    pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = Some(heartbeat);
+        self
+    }
+
     /// Sets the linger time.
     #[must_use]
     pub fn linger(mut self, linger: Duration) -> Self {
@@ -171,6 +239,21 @@ impl ConnectionOptions {
             return Err(crate::ConfigError::InvalidOption(
                 "a timeout over a year (use None for no timeout)",
             ));
+        }
+        if let Some(heartbeat) = self.heartbeat {
+            if heartbeat.interval.is_zero() {
+                return Err(crate::ConfigError::InvalidOption(
+                    "a heartbeat interval of zero",
+                ));
+            }
+            let silence = heartbeat
+                .interval
+                .checked_mul(heartbeat.not_responding_limit.max(1));
+            if silence.map_or(true, |silence| silence > MAX_TIMEOUT) {
+                return Err(crate::ConfigError::InvalidOption(
+                    "a heartbeat interval times its limit over a year",
+                ));
+            }
         }
         if self.send_high_watermark == 0 {
             return Err(crate::ConfigError::InvalidOption(

@@ -421,3 +421,239 @@ fn a_timer_needs_a_runtime_and_runs_on_an_applications_own() {
         assert_eq!(Timer::del_all(), 0, "off a worker thread there is no list");
     });
 }
+
+/// A listener that logs its connections' errors.
+fn errors_of(worker: Worker) -> (wm_server::WorkerHandle, Arc<Mutex<Vec<String>>>) {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let errors = log.clone();
+    let handle = worker
+        .on_error(move |_, error| errors.lock().unwrap().push(error.to_string()))
+        .start()
+        .unwrap();
+    (handle, log)
+}
+
+#[tokio::test]
+async fn a_websocket_heartbeat_keeps_a_ponging_client_and_closes_a_silent_one() {
+    let interval = Duration::from_millis(40);
+    let options = wm_server::ConnectionOptions::default()
+        .heartbeat(wm_server::Heartbeat::new(interval).not_responding_limit(2));
+    let (server, errors) = errors_of(
+        Worker::new("websocket://127.0.0.1:0")
+            .unwrap()
+            .options(options)
+            .on_message(echo),
+    );
+
+    // A client that reads (its stream answers every ping with a pong) stays, here
+    // through 12 pings, while the silent peer below is given up on.
+    let mut alive = ws_client(&server).await;
+    alive
+        .send(wm_websocket::Message::Text("still here".into()))
+        .await
+        .unwrap();
+    let alive = tokio::spawn(async move {
+        let (mut pings, mut echoed) = (0, false);
+        while pings < 12 || !echoed {
+            match within("a ping", alive.next()).await.unwrap().unwrap() {
+                wm_websocket::Message::Ping(payload) => {
+                    assert!(payload.is_empty());
+                    pings += 1;
+                }
+                wm_websocket::Message::Text(text) if text == "still here" => echoed = true,
+                other => panic!("unexpected {other:?} after {pings} pings"),
+            }
+        }
+        alive
+    });
+
+    // A peer that shakes hands and then answers nothing: two pings, then, one interval
+    // after the second without an answer, a close frame.
+    let mut silent = ws_by_hand(addr(&server)).await;
+    let started = std::time::Instant::now();
+    let wire = read_n(&mut silent, 8).await;
+    let waited = started.elapsed();
+    drop(silent);
+    assert_eq!(
+        &wire[..4],
+        [0x89, 0x00, 0x89, 0x00],
+        "two pings first: {wire:02x?}"
+    );
+    assert_eq!(
+        &wire[4..8],
+        [0x88, 0x02, 0x03, 0xe8],
+        "then close 1000: {wire:02x?}"
+    );
+    // Pings at one and two intervals, the close at three: about three intervals after
+    // the accept, a little less after the 101 was read here.
+    assert!(waited >= interval * 5 / 2, "closed after {waited:?}");
+    assert!(
+        errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e == "heartbeat timeout"),
+        "{errors:?}"
+    );
+    let mut alive = within("12 pings", alive).await.unwrap();
+    assert_eq!(server.stats().timeouts, 1, "only the silent peer timed out");
+    alive
+        .send(wm_websocket::Message::Close(None))
+        .await
+        .unwrap();
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_text_heartbeat_sends_ping_data_and_closes_after_the_limit_of_silence() {
+    let interval = Duration::from_millis(30);
+    let options = wm_server::ConnectionOptions::default().heartbeat(
+        wm_server::Heartbeat::new(interval)
+            .not_responding_limit(5)
+            .data("ping"),
+    );
+    let (server, _errors) = errors_of(
+        Worker::new("text://127.0.0.1:0")
+            .unwrap()
+            .options(options)
+            .on_message(echo),
+    );
+    // A silent client reads five pings and is closed at the sixth beat; meanwhile a
+    // client that talks every interval stays.
+    let mut quiet = text_client(&server).await;
+    let quiet = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let mut lines = Vec::new();
+        loop {
+            let got = line(&mut quiet).await;
+            if got.is_empty() {
+                return (started.elapsed(), lines);
+            }
+            lines.push(got);
+        }
+    });
+    let mut talker = text_client(&server).await;
+    let mut pings = 0;
+    for round in 0..16 {
+        talker
+            .get_mut()
+            .write_all(format!("m{round}\n").as_bytes())
+            .await
+            .unwrap();
+        tokio::time::sleep(interval).await;
+        loop {
+            let got = line(&mut talker).await;
+            if got == "ping" {
+                pings += 1;
+            } else {
+                assert_eq!(got, format!("m{round}"), "the talker is still open");
+                break;
+            }
+        }
+    }
+    assert!(pings >= 8, "{pings} pings");
+    let (waited, lines) = within("the quiet client's close", quiet).await.unwrap();
+    assert!(waited >= interval * 5, "{waited:?}");
+    assert!(
+        lines.len() == 5 && lines.iter().all(|l| l == "ping"),
+        "{lines:?}"
+    );
+    server.stop();
+}
+
+/// A server that answers the WebSocket handshake and then never reads or writes again;
+/// counts the connections it took.
+async fn silent_websocket_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(tcp);
+            let mut key = String::new();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).await.unwrap();
+                if let Some(value) = header
+                    .to_ascii_lowercase()
+                    .strip_prefix("sec-websocket-key:")
+                {
+                    key = header[header.len() - value.len()..].trim().to_owned();
+                }
+                if header == "\r\n" {
+                    break;
+                }
+            }
+            let answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\n\r\n",
+                wm_websocket::handshake::accept_key(key.as_bytes())
+            );
+            reader.get_mut().write_all(answer.as_bytes()).await.unwrap();
+            held.push(reader);
+        }
+    });
+    (address, accepted)
+}
+
+#[tokio::test]
+async fn a_client_heartbeat_reconnects_when_the_server_stops_answering() {
+    let (address, accepted) = silent_websocket_server().await;
+    let interval = Duration::from_millis(30);
+    let closes = Arc::new(AtomicUsize::new(0));
+    let opened = Arc::new(AtomicUsize::new(0));
+    let (close_count, open_count) = (closes.clone(), opened.clone());
+    let client = wm_server::Client::new(&format!("ws://{address}/"))
+        .unwrap()
+        .options(
+            wm_server::ConnectionOptions::default()
+                .heartbeat(wm_server::Heartbeat::new(interval).not_responding_limit(1))
+                // The silent server never answers the close either.
+                .close_timeout(Duration::from_millis(20)),
+        )
+        .reconnect(Some(Duration::from_millis(10)))
+        .on_open(move |_, _| {
+            open_count.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_close(move |_| {
+            close_count.fetch_add(1, Ordering::SeqCst);
+        })
+        .start();
+    eventually("three connections, two given up", || {
+        accepted.load(Ordering::SeqCst) >= 3 && closes.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    assert!(
+        opened.load(Ordering::SeqCst) >= 2,
+        "each one opened before it was given up"
+    );
+    assert!(client.endpoint().stats().timeouts >= 2);
+    client.stop().await;
+}
+
+#[test]
+fn heartbeat_options_are_checked() {
+    let zero = wm_server::ConnectionOptions::default()
+        .heartbeat(wm_server::Heartbeat::new(Duration::ZERO));
+    let error = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .options(zero)
+        .start()
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("heartbeat interval of zero"),
+        "{error}"
+    );
+    let long = wm_server::ConnectionOptions::default().heartbeat(
+        wm_server::Heartbeat::new(Duration::from_secs(200 * 24 * 3600)).not_responding_limit(2),
+    );
+    let error = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .options(long)
+        .start()
+        .unwrap_err();
+    assert!(error.to_string().contains("over a year"), "{error}");
+}

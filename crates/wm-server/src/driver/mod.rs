@@ -23,7 +23,7 @@ mod transport;
 use crate::connection::{lock, CloseRequest, Connection, Events, Status};
 use crate::protocols::{decode_guarded, CloseReason, DecodeError, DynProtocol};
 use crate::stats::Counters;
-use crate::{ConnectionError, TimeoutKind};
+use crate::{ConnectionError, Message, TimeoutKind};
 pub(crate) use transport::Io;
 
 /// How much room a read gets at first, and at least.
@@ -97,6 +97,10 @@ pub(crate) struct Driver<S> {
     timer: Option<Pin<Box<Sleep>>>,
     accepted: Instant,
     last_read: Instant,
+    /// When the next heartbeat is due (with [`Heartbeat`](crate::Heartbeat) set).
+    next_beat: Option<Instant>,
+    /// Heartbeats since the peer last sent a byte.
+    silent_beats: u32,
     head_started: Option<Instant>,
     /// on_close ran.
     finished: bool,
@@ -135,6 +139,12 @@ impl<S: Io> Driver<S> {
         conn.0.endpoint.drivers.fetch_add(1, Ordering::AcqRel);
         let now = Instant::now();
         let apart = lock(&conn.0.state).protocol.decodes_apart();
+        let next_beat = conn
+            .0
+            .endpoint
+            .options
+            .heartbeat
+            .map(|h| later(now, h.interval));
         // A factory that panics the second time leaves decoding under the lock.
         let decoder = if apart {
             conn.0.endpoint.protocol(&conn.0.peer)
@@ -154,6 +164,8 @@ impl<S: Io> Driver<S> {
             timer: None,
             accepted: now,
             last_read: now,
+            next_beat,
+            silent_beats: 0,
             head_started: None,
             finished: false,
             opened: false,
@@ -270,6 +282,7 @@ impl<S: Io> Driver<S> {
                         if self.options().idle_timeout.is_some() {
                             self.last_read = Instant::now();
                         }
+                        self.silent_beats = 0;
                         self.undecoded = true;
                         self.dispatch(false);
                         progress = true;
@@ -318,7 +331,9 @@ impl<S: Io> Driver<S> {
                 continue;
             }
             if let Some(kind) = self.poll_open_timers(cx, &snapshot, paused) {
-                self.timeout(kind);
+                if kind != TimeoutKind::Heartbeat || self.beat(&snapshot, paused) {
+                    self.timeout(kind);
+                }
                 continue;
             }
             return Poll::Pending;
@@ -564,7 +579,9 @@ impl<S: Io> Driver<S> {
         self.error(ConnectionError::Timeout(kind));
         match kind {
             // An idle peer gets a proper close (a WebSocket close frame).
-            TimeoutKind::Idle => self.conn.close_with(CloseReason::Normal),
+            TimeoutKind::Idle | TimeoutKind::Heartbeat => {
+                self.conn.close_with(CloseReason::Normal);
+            }
             _ => self.request_close(false),
         }
     }
@@ -700,6 +717,9 @@ impl<S: Io> Driver<S> {
         if let Some(timeout) = options.idle_timeout {
             consider(later(self.last_read, timeout), TimeoutKind::Idle);
         }
+        if let Some(beat) = self.next_beat {
+            consider(beat, TimeoutKind::Heartbeat);
+        }
         let Some((deadline, kind)) = nearest else {
             // A timer left registered (the handshake's, once it is done) would make the
             // runtime read the clock each time it waits for events.
@@ -712,6 +732,38 @@ impl<S: Io> Driver<S> {
             return Some(kind);
         }
         None
+    }
+
+    /// A heartbeat is due: `true` if the peer sent nothing since the last
+    /// `not_responding_limit` beats (it is to be closed: each of those beats' pings had a
+    /// whole interval for its answer), else the ping goes out and the next beat is set, as
+    /// GatewayWorker counts. A peer whose bytes wait because receiving is paused is not
+    /// blamed, and no ping goes out during an opening handshake (the handshake timeout
+    /// watches that).
+    fn beat(&mut self, snapshot: &Snapshot, paused: bool) -> bool {
+        let Some(heartbeat) = self.options().heartbeat else {
+            return false;
+        };
+        let limit = heartbeat.not_responding_limit;
+        if paused {
+            self.silent_beats = 0;
+        } else if limit > 0 && self.silent_beats >= limit {
+            return true;
+        }
+        self.silent_beats = self.silent_beats.saturating_add(1);
+        self.next_beat = Some(later(Instant::now(), heartbeat.interval));
+        if !snapshot.handshaking {
+            let ping = match heartbeat.data {
+                Some(data) => Some(Message::Text(data.to_owned())),
+                None => lock(&self.conn.0.state).protocol.heartbeat(),
+            };
+            if let Some(ping) = ping {
+                // A full send buffer refuses it: the peer is not reading, which the
+                // silence check above finds.
+                let _ = self.conn.send(ping);
+            }
+        }
+        false
     }
 
     /// Whether `deadline` has passed; if not, the task wakes at it.

@@ -158,6 +158,13 @@ pub trait DynProtocol: Send + 'static {
     fn small_frames(&self) -> Option<wm_websocket::SmallFrames> {
         None
     }
+
+    /// What a heartbeat sends when it has no data of its own
+    /// ([`Heartbeat::data`](crate::Heartbeat::data)): a WebSocket ping; `None` (nothing)
+    /// by default.
+    fn heartbeat(&self) -> Option<Message> {
+        None
+    }
 }
 
 /// Decodes with `protocol`, turning a panic in it (a protocol of the application's own, a

@@ -166,6 +166,10 @@ impl DynProtocol for WebSocketProtocol {
         self.socket.state() == State::Closed
     }
 
+    fn heartbeat(&self) -> Option<Message> {
+        Some(Message::Ping(bytes::Bytes::new()))
+    }
+
     fn take_opening(&mut self) -> Option<Opening> {
         if let Some(request) = self.socket.take_request() {
             return Some(Opening::WebSocketRequest(request));
