@@ -1,7 +1,7 @@
 //! Workerman's `AsyncTcpConnection`: a client connection from a URL, with the same
 //! handler shape as a listener's, and an opt-in reconnect.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,8 +16,124 @@ use crate::registry::ProtocolFactory;
 use crate::stats::Counters;
 use crate::url::{self, Address};
 use crate::{
-    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Registry, TlsClient,
+    ConfigError, Connection, ConnectionError, ConnectionOptions, Endpoint, Message, Registry,
+    SendError, SendStatus, TlsClient,
 };
+
+/// Framing and bookkeeping counted per queued message against the send buffer's
+/// watermark, so that many empty messages are bounded too.
+const QUEUED_MESSAGE_OVERHEAD: usize = 64;
+
+/// What a client's handle and its connections ask of the loop that connects: messages
+/// sent while no connection is open, and a reconnect asked for by hand.
+#[derive(Debug)]
+pub(crate) struct ClientControl {
+    /// The automatic reconnect's delay ([`Client::reconnect`]).
+    automatic: Option<Duration>,
+    pending: Mutex<Pending>,
+    /// Taken by the loop when the connection ends: connect again after this long.
+    reconnect_after: Mutex<Option<Duration>>,
+    /// The loop has ended: nothing more is connected or queued.
+    done: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    messages: VecDeque<Message>,
+    /// What they count against the send buffer's high watermark.
+    bytes: usize,
+    /// The connection the loop runs now, once what was queued went into it.
+    current: Option<Connection>,
+}
+
+impl ClientControl {
+    fn new(automatic: Option<Duration>) -> Self {
+        Self {
+            automatic,
+            pending: Mutex::default(),
+            reconnect_after: Mutex::new(None),
+            done: AtomicBool::new(false),
+        }
+    }
+
+    /// Asks for a reconnect after `after`, closing `open` (gracefully) if there is one.
+    pub(crate) fn reconnect(&self, after: Duration, open: Option<&Connection>) -> bool {
+        if self.done.load(Ordering::Acquire) {
+            return false;
+        }
+        *lock(&self.reconnect_after) = Some(after.min(crate::MAX_TIMEOUT));
+        if let Some(connection) = open {
+            connection.close();
+        }
+        true
+    }
+
+    /// Sends on the open connection, or queues `message` for the next one within `limit`
+    /// bytes when a connection is to come.
+    fn send(&self, message: Message, limit: usize) -> Result<SendStatus, SendError> {
+        let mut pending = lock(&self.pending);
+        if let Some(connection) = &pending.current {
+            if connection.status() == crate::Status::Open {
+                let connection = connection.clone();
+                drop(pending);
+                return connection.send(message);
+            }
+            let will_reconnect = self.automatic.is_some() || lock(&self.reconnect_after).is_some();
+            if !will_reconnect {
+                return Err(SendError::Closed);
+            }
+        }
+        if self.done.load(Ordering::Acquire) {
+            return Err(SendError::Closed);
+        }
+        let size = message.as_bytes().map_or(0, <[u8]>::len) + QUEUED_MESSAGE_OVERHEAD;
+        if pending.bytes + size > limit {
+            return Err(SendError::BufferFull {
+                buffered: pending.bytes,
+                limit,
+            });
+        }
+        pending.bytes += size;
+        pending.messages.push_back(message);
+        Ok(SendStatus::Queued)
+    }
+
+    /// The connection just opened: what was queued goes into it first, in order, and
+    /// sends go to it from now on. Sent under the queue's lock, so that a send from
+    /// elsewhere cannot overtake them (a send runs no callback). What the connection
+    /// refuses (a message its scheme cannot encode) is dropped and logged.
+    fn opened(&self, connection: &Connection) {
+        let mut pending = lock(&self.pending);
+        let queued = std::mem::take(&mut pending.messages);
+        pending.bytes = 0;
+        pending.current = Some(connection.clone());
+        for message in queued {
+            if let Err(error) = connection.send(message) {
+                tracing::debug!(%error, "a message queued before the connection was refused");
+            }
+        }
+    }
+
+    /// The connection ended (or the connect failed): how long until the next connect, if
+    /// one is due (a reconnect asked for by hand first, then the automatic one). Decided
+    /// under the queue's lock, so that a send meanwhile either queues for the next
+    /// connection or fails, never both.
+    fn next_delay(&self) -> Option<Duration> {
+        let mut pending = lock(&self.pending);
+        let delay = lock(&self.reconnect_after).take().or(self.automatic);
+        if delay.is_some() {
+            pending.current = None;
+        }
+        delay
+    }
+
+    /// The loop has ended: what is queued is dropped, and sends fail from now on.
+    fn end(&self) {
+        self.done.store(true, Ordering::Release);
+        let mut pending = lock(&self.pending);
+        *pending = Pending::default();
+    }
+}
 
 /// The WebSocket handshake options of a `ws://` client.
 #[derive(Debug, Clone, Default)]
@@ -210,17 +326,12 @@ impl Client {
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
             threads_serving: std::sync::atomic::AtomicUsize::new(0),
+            control: Some(Arc::new(ClientControl::new(self.reconnect))),
             #[cfg(feature = "cluster")]
             cluster: None,
         });
         let stop = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(run(
-            self.address,
-            self.tls,
-            self.reconnect,
-            endpoint.clone(),
-            stop.clone(),
-        ));
+        let task = tokio::spawn(run(self.address, self.tls, endpoint.clone(), stop.clone()));
         ClientHandle {
             endpoint: Endpoint(endpoint),
             task,
@@ -232,9 +343,23 @@ impl Client {
 async fn run(
     address: Address,
     tls: Option<TlsClient>,
-    reconnect: Option<Duration>,
     endpoint: Arc<EndpointShared>,
     stop: Arc<tokio::sync::Notify>,
+) {
+    let control = endpoint
+        .control
+        .clone()
+        .expect("a client's endpoint has its control");
+    connect_until_done(address, tls, &endpoint, &control, &stop).await;
+    control.end();
+}
+
+async fn connect_until_done(
+    address: Address,
+    tls: Option<TlsClient>,
+    endpoint: &Arc<EndpointShared>,
+    control: &ClientControl,
+    stop: &tokio::sync::Notify,
 ) {
     loop {
         let limit = endpoint.options.handshake_timeout.unwrap_or(Duration::MAX);
@@ -260,6 +385,9 @@ async fn run(
                 ) else {
                     return;
                 };
+                // Workerman writes what was sent before the connect first, then calls
+                // onConnect; a `ws://` client holds it until the handshake is done.
+                control.opened(&connection);
                 match stream.io {
                     Stream::Tcp(tcp) => Driver::new(tcp, connection).run().await,
                     Stream::Tls(tls) => Driver::new(*tls, connection).run().await,
@@ -289,7 +417,9 @@ async fn run(
                 connection.callback(|handler, conn| handler.on_close(conn));
             }
         }
-        match reconnect {
+        // A reconnect asked for by hand (in on_close, say) comes first, and works without
+        // the automatic one.
+        match control.next_delay() {
             Some(delay) if !endpoint.stopping.load(Ordering::Acquire) => {
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
@@ -373,6 +503,56 @@ impl ClientHandle {
     /// The client's counters and connection list.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// Sends on the open connection, or, while there is none (connecting, waiting to
+    /// reconnect), queues `message` for the next one, as Workerman's
+    /// `AsyncTcpConnection::send` does before the connect: queued messages are written
+    /// first when it opens, before `on_connect` (a `ws://` client sends them after its
+    /// handshake). The queue holds at most the send buffer's high watermark, counting
+    /// 64 bytes a message on top of its payload; past it, [`SendError::BufferFull`].
+    /// After the client ended (stopped, or closed without a reconnect due),
+    /// [`SendError::Closed`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use wm_server::{Client, Worker};
+    ///
+    /// let server = Worker::new("text://127.0.0.1:0")?
+    ///     .on_message(|connection, message| drop(connection.send(message)))
+    ///     .start()?;
+    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    /// let client = Client::new(&format!("text://{}", server.socket_addr().unwrap()))?
+    ///     .on_message(move |_, message| drop(tx.send(message)))
+    ///     .start();
+    /// client.send("sent before the connect")?; // queued, written once connected
+    /// let echoed = rx.recv().await.unwrap();
+    /// assert_eq!(echoed.as_bytes(), Some(&b"sent before the connect"[..]));
+    /// client.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send(&self, message: impl Into<Message>) -> Result<SendStatus, SendError> {
+        let limit = self.endpoint.0.options.send_high_watermark;
+        self.control().send(message.into(), limit)
+    }
+
+    /// Closes the open connection (gracefully) and connects again after `after`
+    /// (Workerman's `reConnect($after)`), with or without the automatic
+    /// [`reconnect`](Client::reconnect); from `on_close` (or a failed connect's
+    /// `on_error`) it reconnects after `after` instead of giving up. `false` once the
+    /// client has ended. Also [`Connection::reconnect`].
+    pub fn reconnect(&self, after: Duration) -> bool {
+        self.control().reconnect(after, self.connection().as_ref())
+    }
+
+    fn control(&self) -> &ClientControl {
+        self.endpoint
+            .0
+            .control
+            .as_deref()
+            .expect("a client's endpoint has its control")
     }
 
     /// Waits until the client is done: its connection closed and no reconnect is due.

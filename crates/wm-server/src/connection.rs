@@ -84,6 +84,8 @@ pub(crate) struct EndpointShared {
     /// Worker threads that started and have not finished `on_worker_stop`: a stop waits
     /// for them (up to the close timeout) before it closes the connections.
     pub(crate) threads_serving: std::sync::atomic::AtomicUsize,
+    /// A client's queue and manual reconnect; `None` for a listener.
+    pub(crate) control: Option<Arc<crate::client::ClientControl>>,
     /// The cluster the connections are members of.
     #[cfg(feature = "cluster")]
     pub(crate) cluster: Option<crate::cluster::Cluster>,
@@ -616,6 +618,41 @@ impl Connection {
             self.0.attention.store(true, Ordering::Release);
         }
         self.0.waker.wake();
+    }
+
+    /// For a [`Client`](crate::Client)'s connection: closes it gracefully and connects
+    /// again after `after` (Workerman's `reConnect($after)`), with or without the
+    /// client's automatic reconnect; called in `on_close` (or a failed connect's
+    /// `on_error`), it reconnects instead of giving up. `false` for a listener's
+    /// connection, and once the client has ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use wm_server::Client;
+    ///
+    /// // Retry a refused connect twice, one second apart, then give up.
+    /// let tries = std::sync::atomic::AtomicUsize::new(0);
+    /// let client = Client::new("text://127.0.0.1:9")?
+    ///     .on_close(move |connection| {
+    ///         if tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 2 {
+    ///             connection.reconnect(Duration::from_secs(1));
+    ///         }
+    ///     })
+    ///     .start();
+    /// # client.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reconnect(&self, after: std::time::Duration) -> bool {
+        match &self.0.endpoint.control {
+            Some(control) => {
+                let open = (self.status() == Status::Open).then_some(self);
+                control.reconnect(after, open)
+            }
+            None => false,
+        }
     }
 
     /// Drops the connection now, without writing what is queued (Workerman's `destroy()`).

@@ -278,6 +278,7 @@ impl Worker {
             stopping: AtomicBool::new(false),
             drivers: std::sync::atomic::AtomicUsize::new(0),
             threads_serving: std::sync::atomic::AtomicUsize::new(0),
+            control: None,
             #[cfg(feature = "cluster")]
             cluster: self.cluster.clone(),
         });

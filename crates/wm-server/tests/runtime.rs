@@ -657,3 +657,174 @@ fn heartbeat_options_are_checked() {
         .unwrap_err();
     assert!(error.to_string().contains("over a year"), "{error}");
 }
+
+fn text(message: Message) -> String {
+    String::from_utf8(message.as_bytes().expect("a data message").to_vec()).unwrap()
+}
+
+/// A text echo server that closes a connection on "bye", and the number of connections
+/// it took.
+fn counting_echo_server() -> (wm_server::WorkerHandle, Arc<AtomicUsize>) {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .on_connect(move |_| {
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_message(|connection, message| {
+            if message.as_bytes() == Some(&b"bye"[..]) {
+                connection.close();
+            } else {
+                let _ = connection.send(message);
+            }
+        })
+        .start()
+        .unwrap();
+    (server, accepted)
+}
+
+#[tokio::test]
+async fn a_clients_sends_before_the_connect_are_queued_in_order_and_bounded() {
+    let (server, _) = counting_echo_server();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = wm_server::Client::new(&format!("text://{}", addr(&server)))
+        .unwrap()
+        .on_connect(|connection| {
+            let _ = connection.send("from on_connect");
+        })
+        .on_message(move |_, message| drop(tx.send(message)))
+        .start();
+    // Nothing has run yet on this runtime: the connect has not even started.
+    assert!(client.connection().is_none());
+    for text in ["a", "b", "c"] {
+        assert_eq!(client.send(text).unwrap(), wm_server::SendStatus::Queued);
+    }
+    for expected in ["a", "b", "c", "from on_connect"] {
+        let got = within("an echo", rx.recv()).await.unwrap();
+        assert_eq!(text(got), expected, "queued first, in order");
+    }
+    // Open now: a send goes straight to the connection.
+    client.send("d").unwrap();
+    assert_eq!(text(within("d", rx.recv()).await.unwrap()), "d");
+    client.stop().await;
+
+    // The queue holds the high watermark, 64 bytes a message on top of its payload.
+    let client = wm_server::Client::new(&format!("text://{}", addr(&server)))
+        .unwrap()
+        .options(wm_server::ConnectionOptions::default().send_watermarks(400, 0))
+        .start();
+    let hundred = "x".repeat(100);
+    client.send(hundred.clone()).unwrap();
+    client.send(hundred.clone()).unwrap();
+    match client.send(hundred) {
+        Err(wm_server::SendError::BufferFull { buffered, limit }) => {
+            assert_eq!((buffered, limit), (328, 400));
+        }
+        other => panic!("{other:?}"),
+    }
+    client.stop().await;
+    server.stop();
+
+    // ws://: what was queued goes out after the handshake, as frames.
+    let ws_server = echo_server("websocket://127.0.0.1:0");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = wm_server::Client::new(&format!("ws://{}/", addr(&ws_server)))
+        .unwrap()
+        .on_message(move |_, message| drop(tx.send(message)))
+        .start();
+    client.send("early").unwrap();
+    client
+        .send(bytes::Bytes::from_static(b"\x00binary"))
+        .unwrap();
+    assert_eq!(text(within("early", rx.recv()).await.unwrap()), "early");
+    let binary = within("binary", rx.recv()).await.unwrap();
+    assert!(
+        matches!(&binary, Message::Binary(b) if &b[..] == b"\x00binary"),
+        "{binary:?}"
+    );
+    client.stop().await;
+    ws_server.stop();
+}
+
+#[tokio::test]
+async fn a_client_reconnects_by_hand_from_on_close_and_from_its_handle() {
+    let (server, accepted) = counting_echo_server();
+    let url = format!("text://{}", addr(&server));
+
+    // From on_close, once, without the automatic reconnect: two connections, then done.
+    let closes = Arc::new(AtomicUsize::new(0));
+    let close_count = closes.clone();
+    let client = wm_server::Client::new(&url)
+        .unwrap()
+        .on_connect(|connection| drop(connection.send("bye")))
+        .on_close(move |connection| {
+            if close_count.fetch_add(1, Ordering::SeqCst) == 0 {
+                assert!(connection.reconnect(Duration::from_millis(10)));
+            }
+        })
+        .start();
+    within("the client gives up after the second close", client.join()).await;
+    assert_eq!(closes.load(Ordering::SeqCst), 2);
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+
+    // From the handle, while connected: the connection closes, what is sent in the gap is
+    // queued, and the next connection delivers it.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = wm_server::Client::new(&url)
+        .unwrap()
+        .on_message(move |_, message| drop(tx.send(message)))
+        .start();
+    client.send("one").unwrap();
+    assert_eq!(text(within("one", rx.recv()).await.unwrap()), "one");
+    let first = client.connection().unwrap();
+    assert!(client.reconnect(Duration::from_millis(50)));
+    eventually("the first connection closed", || {
+        first.status() == wm_server::Status::Closed
+    })
+    .await;
+    assert_eq!(client.send("two").unwrap(), wm_server::SendStatus::Queued);
+    assert_eq!(text(within("two", rx.recv()).await.unwrap()), "two");
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+    assert_ne!(client.connection().unwrap(), first);
+    client.stop().await;
+    ended_client_refuses_send_and_reconnect().await;
+
+    // A listener's connection has no reconnect.
+    let listener_side: Arc<Mutex<Option<bool>>> = Arc::default();
+    let seen = listener_side.clone();
+    let other = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .on_connect(move |connection| {
+            *seen.lock().unwrap() = Some(connection.reconnect(Duration::from_secs(1)));
+        })
+        .start()
+        .unwrap();
+    let _tcp = TcpStream::connect(addr(&other)).await.unwrap();
+    eventually("on_connect", || listener_side.lock().unwrap().is_some()).await;
+    assert_eq!(*listener_side.lock().unwrap(), Some(false));
+    other.stop();
+    server.stop();
+}
+
+/// A client that ended (its connect refused, no reconnect due) takes no send and no
+/// reconnect.
+async fn ended_client_refuses_send_and_reconnect() {
+    let refused = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = refused.local_addr().unwrap();
+    drop(refused);
+    let client = wm_server::Client::new(&format!("text://{address}"))
+        .unwrap()
+        .start();
+    within("the refused client ends", async {
+        while client.send("x").is_ok() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(matches!(
+        client.send("x"),
+        Err(wm_server::SendError::Closed)
+    ));
+    assert!(!client.reconnect(Duration::from_millis(1)));
+}
