@@ -158,6 +158,11 @@ impl Frame {
     pub fn max_frame_length(&self) -> usize {
         self.frames.max_package_size()
     }
+
+    /// Changes the frame limit for frames whose header is read from now on.
+    pub fn set_max_frame_length(&mut self, max_frame_length: usize) {
+        self.frames.set_max_package_size(max_frame_length);
+    }
 }
 
 impl Default for Frame {

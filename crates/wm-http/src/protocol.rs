@@ -199,6 +199,12 @@ impl<B> HttpProtocol<B> {
         &self.config
     }
 
+    /// Changes the body limit for the requests whose head is read from now on
+    /// (Workerman's per-connection `maxPackageSize`).
+    pub fn set_max_body_size(&mut self, max_body_size: usize) {
+        self.config.max_body_size = max_body_size;
+    }
+
     /// Sends `Date: <now>` (RFC 9110 §6.6.1) on the responses that follow, unless the
     /// application sets its own. The protocol reads no clock: the I/O driver calls this,
     /// once a second is enough. `None` stops it.

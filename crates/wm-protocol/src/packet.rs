@@ -130,6 +130,13 @@ impl<F> PacketProtocol<F> {
         self.max_package_size
     }
 
+    /// Changes the limit for what is decoded from now on (Workerman's per-connection
+    /// `$connection->maxPackageSize`): a packet whose length is already known and
+    /// accepted finishes under the old one; one still being measured is held to the new.
+    pub fn set_max_package_size(&mut self, max_package_size: usize) {
+        self.max_package_size = max_package_size;
+    }
+
     /// The format inside.
     pub fn format(&self) -> &F {
         &self.format

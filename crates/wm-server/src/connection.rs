@@ -235,6 +235,13 @@ pub(crate) struct State {
     pub(crate) messages_sent: u64,
     /// Callbacks owed, for the driver to run on the connection's task.
     pub(crate) events: Events,
+    /// This connection's send watermarks: the listener's, or lower
+    /// ([`Connection::set_max_send_buffer_size`]).
+    pub(crate) send_high: usize,
+    pub(crate) send_low: usize,
+    /// A package size set since the driver last looked, for its own decoder (a protocol
+    /// that decodes apart); the protocol in this state has it already.
+    pub(crate) package_limit: Option<usize>,
 }
 
 /// Callbacks a send owes the connection. A send may come from any thread (a broadcast
@@ -324,6 +331,10 @@ impl Connection {
         local: Option<PeerAddr>,
     ) -> Option<Self> {
         let protocol = endpoint.protocol(&peer)?;
+        let (send_high, send_low) = (
+            endpoint.options.send_high_watermark,
+            endpoint.options.send_low_watermark,
+        );
         Some(Self(Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             peer,
@@ -340,6 +351,9 @@ impl Connection {
                 full: false,
                 messages_sent: 0,
                 events: Events::default(),
+                send_high,
+                send_low,
+                package_limit: None,
             }),
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
@@ -529,10 +543,10 @@ impl Connection {
             Counters::add(&counters.bytes_written, sent as u64);
             return Ok(SendStatus::Written);
         }
-        let high = self.0.endpoint.options.send_high_watermark;
         let now_full = {
             let mut guard = lock(&self.0.state);
             let state = &mut *guard;
+            let high = state.send_high;
             let open = match state.status {
                 Status::Open => true,
                 Status::Closing => state.draining,
@@ -618,6 +632,67 @@ impl Connection {
             self.0.attention.store(true, Ordering::Release);
         }
         self.0.waker.wake();
+    }
+
+    /// Sets this connection's send buffer limit (Workerman's
+    /// `$connection->maxSendBufferSize`): sends are refused, and `on_buffer_full` fires,
+    /// at `bytes` instead of the listener's
+    /// [`send_high_watermark`](crate::ConnectionOptions::send_high_watermark), which is
+    /// also the most it can be (a listener's memory bound holds for every connection);
+    /// the low watermark comes down with it if it must. Returns the limit now in force.
+    ///
+    /// ```
+    /// # use wm_server::Worker;
+    /// Worker::new("websocket://127.0.0.1:0")?.on_connect(|connection| {
+    ///     // A slow consumer of large updates: hold at most 64 KiB for it.
+    ///     assert_eq!(connection.set_max_send_buffer_size(64 * 1024), 64 * 1024);
+    /// });
+    /// # Ok::<(), wm_server::ConfigError>(())
+    /// ```
+    pub fn set_max_send_buffer_size(&self, bytes: usize) -> usize {
+        let options = &self.0.endpoint.options;
+        let high = bytes.clamp(1, options.send_high_watermark);
+        let mut state = lock(&self.0.state);
+        state.send_high = high;
+        state.send_low = options.send_low_watermark.min(high);
+        high
+    }
+
+    /// This connection's send buffer limit.
+    pub fn max_send_buffer_size(&self) -> usize {
+        lock(&self.0.state).send_high
+    }
+
+    /// Sets this connection's package size (Workerman's `$connection->maxPackageSize`)
+    /// for what it decodes from now on: the longest line, frame, WebSocket message or
+    /// HTTP body, as the listener's [`Limits`](wm_protocol::Limits) set it for every
+    /// connection, and at most that (the listener's limit is the memory bound it
+    /// promises). A message already under way when it changes may finish under the old
+    /// limit. Schemes of the application's own keep theirs
+    /// ([`DynProtocol::set_max_package_size`](crate::protocols::DynProtocol::set_max_package_size)).
+    /// Returns the limit now in force.
+    ///
+    /// ```
+    /// # use wm_server::{Message, Worker};
+    /// Worker::new("text://127.0.0.1:0")?.on_message(|connection, message| {
+    ///     // Small lines until the client logs in.
+    ///     if message.as_bytes() == Some(&b"login secret"[..]) {
+    ///         connection.set_max_package_size(1024 * 1024);
+    ///     }
+    /// })
+    /// .on_connect(|connection| {
+    ///     connection.set_max_package_size(256);
+    /// });
+    /// # Ok::<(), wm_server::ConfigError>(())
+    /// ```
+    pub fn set_max_package_size(&self, bytes: usize) -> usize {
+        let limit = bytes.clamp(1, self.0.endpoint.options.limits.max_package_size);
+        let mut state = lock(&self.0.state);
+        state.protocol.set_max_package_size(limit);
+        state.package_limit = Some(limit);
+        self.0.attention.store(true, Ordering::Release);
+        drop(state);
+        limit
     }
 
     /// For a [`Client`](crate::Client)'s connection: closes it gracefully and connects

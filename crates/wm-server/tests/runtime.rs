@@ -828,3 +828,157 @@ async fn ended_client_refuses_send_and_reconnect() {
     ));
     assert!(!client.reconnect(Duration::from_millis(1)));
 }
+
+#[tokio::test]
+async fn a_connections_package_size_is_its_own_within_the_listeners() {
+    let options = wm_server::ConnectionOptions::default().max_package_size(1000);
+    let applied: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let log = applied.clone();
+    let (server, errors) = errors_of(
+        Worker::new("text://127.0.0.1:0")
+            .unwrap()
+            .options(options)
+            .on_message(move |connection, message| match message.as_bytes() {
+                Some(b"small") => {
+                    log.lock()
+                        .unwrap()
+                        .push(connection.set_max_package_size(16));
+                    let _ = connection.send("ok");
+                }
+                Some(b"huge") => {
+                    log.lock()
+                        .unwrap()
+                        .push(connection.set_max_package_size(1 << 30));
+                    let _ = connection.send("ok");
+                }
+                _ => echo(connection, message),
+            }),
+    );
+    let long = "x".repeat(40);
+    // One connection lowers its own limit; its next long line is refused and it closes.
+    let mut small = text_client(&server).await;
+    small.get_mut().write_all(b"small\n").await.unwrap();
+    assert_eq!(line(&mut small).await, "ok");
+    // Workerman's rule: a line, `\n` included, one byte shorter than the package.
+    small
+        .get_mut()
+        .write_all(b"fourteen chars\n")
+        .await
+        .unwrap();
+    assert_eq!(line(&mut small).await, "fourteen chars");
+    small
+        .get_mut()
+        .write_all(format!("{long}\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(line(&mut small).await, "", "closed on the long line");
+    assert_eq!(
+        *errors.lock().unwrap(),
+        ["protocol error: line longer than the limit of 15 bytes (including its newline)"]
+    );
+    // Another one keeps the listener's; raising past it gives the listener's.
+    let mut other = text_client(&server).await;
+    other
+        .get_mut()
+        .write_all(format!("{long}\nhuge\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(line(&mut other).await, long);
+    assert_eq!(line(&mut other).await, "ok");
+    assert_eq!(*applied.lock().unwrap(), [16, 1000]);
+    server.stop();
+
+    // HTTP: the body limit, answered with 413.
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .on_connect(|connection| {
+            connection.set_max_package_size(10);
+        })
+        .on_message(|connection, _| drop(connection.send("taken")))
+        .start()
+        .unwrap();
+    let answer = exchange(
+        &server,
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789\
+          POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n0123456789X",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.contains("taken") && answer.contains("HTTP/1.1 413 "),
+        "{answer}"
+    );
+    server.stop();
+
+    // WebSocket: the message limit, answered with 1009.
+    let server = Worker::new("websocket://127.0.0.1:0")
+        .unwrap()
+        .on_open(|connection, _| {
+            connection.set_max_package_size(64);
+        })
+        .on_message(echo)
+        .start()
+        .unwrap();
+    let mut ws = ws_client(&server).await;
+    ws.send(wm_websocket::Message::Text("y".repeat(64)))
+        .await
+        .unwrap();
+    let echoed = within("the echo", ws.next()).await.unwrap().unwrap();
+    assert_eq!(echoed, wm_websocket::Message::Text("y".repeat(64)));
+    ws.send(wm_websocket::Message::Text("y".repeat(65)))
+        .await
+        .unwrap();
+    match within("the close", ws.next()).await.unwrap().unwrap() {
+        wm_websocket::Message::Close(Some(close)) => assert_eq!(close.code.0, 1009),
+        other => panic!("{other:?}"),
+    }
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_connections_send_buffer_limit_is_its_own_within_the_listeners() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (results, full) = (log.clone(), log.clone());
+    let server = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .options(wm_server::ConnectionOptions::default().send_watermarks(4096, 1024))
+        .on_connect(|connection| {
+            assert_eq!(
+                connection.set_max_send_buffer_size(10 << 20),
+                4096,
+                "the ceiling"
+            );
+            assert_eq!(connection.set_max_send_buffer_size(100), 100);
+            assert_eq!(connection.max_send_buffer_size(), 100);
+        })
+        .on_message(move |connection, _| {
+            // Three 60-byte lines in one callback: the first two are taken (the buffer
+            // may overshoot by one message), the third is refused at 122 of 100.
+            let line = "z".repeat(59);
+            for _ in 0..3 {
+                results
+                    .lock()
+                    .unwrap()
+                    .push(match connection.send(line.clone()) {
+                        Ok(_) => "ok".to_owned(),
+                        Err(error) => error.to_string(),
+                    });
+            }
+        })
+        .on_buffer_full(move |_| full.lock().unwrap().push("full".into()))
+        .start()
+        .unwrap();
+    let mut client = text_client(&server).await;
+    client.get_mut().write_all(b"go\n").await.unwrap();
+    assert_eq!(line(&mut client).await, "z".repeat(59));
+    assert_eq!(line(&mut client).await, "z".repeat(59));
+    eventually("three sends and the full event", || {
+        log.lock().unwrap().len() == 4
+    })
+    .await;
+    let log = log.lock().unwrap().clone();
+    assert_eq!(&log[..2], ["ok", "ok"]);
+    assert!(log[2].contains("120") && log[2].contains("100"), "{log:?}");
+    assert_eq!(log[3], "full");
+    server.stop();
+}

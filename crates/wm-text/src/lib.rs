@@ -257,6 +257,13 @@ macro_rules! line_protocol_constructors {
             pub fn max_line_length(&self) -> usize {
                 self.lines.max_line_length
             }
+
+            /// Changes the line limit for what is decoded from now on (a line already
+            /// buffered is held to it when its end is looked for); the search keeps its
+            /// place.
+            pub fn set_max_line_length(&mut self, max_line_length: usize) {
+                self.lines.max_line_length = max_line_length;
+            }
         }
     };
 }
@@ -445,6 +452,11 @@ impl TextLines {
     /// The largest accepted line, `\n` included.
     pub fn max_line_length(&self) -> usize {
         self.text.max_line_length()
+    }
+
+    /// Changes the line limit (see [`Text::set_max_line_length`]).
+    pub fn set_max_line_length(&mut self, max_line_length: usize) {
+        self.text.set_max_line_length(max_line_length);
     }
 
     fn recover(

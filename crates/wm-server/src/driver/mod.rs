@@ -420,7 +420,6 @@ impl<S: Io> Driver<S> {
     fn dispatch(&mut self, eof: bool) {
         let shared = &self.conn.0;
         shared.dispatching.store(true, Ordering::Release);
-        let high = shared.endpoint.options.send_high_watermark;
         let mut received = 0u64;
         let mut failure = None;
         loop {
@@ -467,7 +466,12 @@ impl<S: Io> Driver<S> {
                 // joins the send buffer and counts against the high watermark: a peer
                 // that pings and never reads is held back like one that sends requests
                 // and never reads.
-                take_output_counted(state, high, &shared.attention);
+                take_output_counted(state, &shared.attention);
+                if let (Some(limit), Some(decoder)) =
+                    (state.package_limit.take(), &mut self.decoder)
+                {
+                    decoder.set_max_package_size(limit);
+                }
                 if state.status != Status::Open || state.held_back() {
                     drop(guard);
                     self.run_events(events);
@@ -592,7 +596,6 @@ impl<S: Io> Driver<S> {
     /// protocol's state, read under the same lock.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> (Poll<io::Result<()>>, Snapshot) {
         let shared = &self.conn.0;
-        let low = shared.endpoint.options.send_low_watermark;
         let mut written = 0;
         let mut drained = false;
         let (result, snapshot) = {
@@ -610,11 +613,7 @@ impl<S: Io> Driver<S> {
                 return (Poll::Ready(Ok(())), snapshot);
             }
             let full_before = state.full;
-            take_output_counted(
-                state,
-                shared.endpoint.options.send_high_watermark,
-                &shared.attention,
-            );
+            take_output_counted(state, &shared.attention);
             // Protocol output reached the watermark here: on_buffer_full is owed now.
             let events_owed = state.full && !full_before;
             let result = loop {
@@ -637,7 +636,7 @@ impl<S: Io> Driver<S> {
                     Poll::Pending => break Poll::Pending,
                 }
             };
-            if state.full && state.out.len() <= low {
+            if state.full && state.out.len() <= state.send_low {
                 state.full = false;
                 drained = true;
             }
@@ -807,8 +806,11 @@ impl<S: Io> Driver<S> {
 /// Moves what the protocol queued by itself (a 101, a pong, a close) into the send buffer,
 /// counting it against the high watermark as a send is: a peer that pings and never reads
 /// is held back like one that sends requests and never reads.
-fn take_output_counted(state: &mut crate::connection::State, high: usize, attention: &AtomicBool) {
-    if state.protocol.take_output(&mut state.out) > 0 && !state.full && state.out.len() >= high {
+fn take_output_counted(state: &mut crate::connection::State, attention: &AtomicBool) {
+    if state.protocol.take_output(&mut state.out) > 0
+        && !state.full
+        && state.out.len() >= state.send_high
+    {
         state.full = true;
         state.events.buffer_full = true;
         attention.store(true, Ordering::Release);

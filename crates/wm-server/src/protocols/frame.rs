@@ -28,6 +28,10 @@ impl DynProtocol for FrameProtocol {
         "frame"
     }
 
+    fn set_max_package_size(&mut self, bytes: usize) {
+        self.frame.set_max_frame_length(bytes);
+    }
+
     fn decodes_apart(&self) -> bool {
         true
     }

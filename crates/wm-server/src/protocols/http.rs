@@ -115,6 +115,10 @@ impl DynProtocol for HttpServerProtocol {
         !self.idle()
     }
 
+    fn set_max_package_size(&mut self, bytes: usize) {
+        self.http.set_max_body_size(bytes);
+    }
+
     fn owes_answers(&self) -> bool {
         !self.idle()
     }

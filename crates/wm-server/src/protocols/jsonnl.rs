@@ -36,6 +36,10 @@ impl DynProtocol for JsonNlServerProtocol {
         "jsonnl"
     }
 
+    fn set_max_package_size(&mut self, bytes: usize) {
+        self.json.set_max_package_size(bytes);
+    }
+
     fn decodes_apart(&self) -> bool {
         true
     }

@@ -159,6 +159,15 @@ pub trait DynProtocol: Send + 'static {
         None
     }
 
+    /// Changes the package size for what is decoded from now on
+    /// ([`Connection::set_max_package_size`](crate::Connection::set_max_package_size));
+    /// the built-in schemes apply it the way their constructor applies
+    /// [`ProtocolContext::limits`]. Does nothing by default (a scheme of the
+    /// application's own keeps the limit it was built with).
+    fn set_max_package_size(&mut self, bytes: usize) {
+        let _ = bytes;
+    }
+
     /// What a heartbeat sends when it has no data of its own
     /// ([`Heartbeat::data`](crate::Heartbeat::data)): a WebSocket ping; `None` (nothing)
     /// by default.

@@ -36,6 +36,13 @@ impl DynProtocol for TextProtocol {
         "text"
     }
 
+    fn set_max_package_size(&mut self, bytes: usize) {
+        // Workerman's rule, as in `with_limits`: a line one byte shorter.
+        let line = bytes.saturating_sub(1);
+        self.lines.set_max_line_length(line);
+        self.text.set_max_line_length(line);
+    }
+
     fn decodes_apart(&self) -> bool {
         true
     }

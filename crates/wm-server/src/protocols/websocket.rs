@@ -166,6 +166,11 @@ impl DynProtocol for WebSocketProtocol {
         self.socket.state() == State::Closed
     }
 
+    fn set_max_package_size(&mut self, bytes: usize) {
+        // As `config` does for a listener: the package size bounds frames and messages.
+        self.socket.set_max_sizes(bytes, bytes);
+    }
+
     fn heartbeat(&self) -> Option<Message> {
         Some(Message::Ping(bytes::Bytes::new()))
     }

@@ -154,6 +154,14 @@ impl std::fmt::Debug for WebSocket {
     }
 }
 
+/// The largest payload the small-frame path takes: a control frame's, or less if a limit
+/// is lower.
+fn small_frame_limit(config: &Config) -> usize {
+    MAX_CONTROL_PAYLOAD
+        .min(config.max_frame_size)
+        .min(config.max_message_size)
+}
+
 impl WebSocket {
     /// An open server-side connection with the default [`Config`].
     pub fn server() -> Self {
@@ -186,9 +194,7 @@ impl WebSocket {
             compression: None,
             small: SmallFrames {
                 role,
-                limit: MAX_CONTROL_PAYLOAD
-                    .min(config.max_frame_size)
-                    .min(config.max_message_size),
+                limit: small_frame_limit(&config),
             },
             #[cfg(test)]
             processed: 0,
@@ -273,6 +279,15 @@ impl WebSocket {
     /// The limits in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Changes the frame and message limits for the frames whose header is read from now
+    /// on (Workerman's per-connection `maxPackageSize`); a message in progress is held to
+    /// the new message limit by its next fragment.
+    pub fn set_max_sizes(&mut self, max_frame_size: usize, max_message_size: usize) {
+        self.config.max_frame_size = max_frame_size;
+        self.config.max_message_size = max_message_size;
+        self.small.limit = small_frame_limit(&self.config);
     }
 
     /// The upgrade request this server accepted (after a handshake it ran itself).
