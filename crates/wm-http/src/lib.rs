@@ -114,6 +114,10 @@
 //! # }
 //! ```
 //!
+//! Features: `tokio` (default: [`serve`]), `tokio-util` (default: `HttpCodec`), `http`
+//! (conversions with the `http` crate), `session` (`session`: Workerman's sessions, with
+//! a memory and a file store).
+//!
 //! Without tokio (`default-features = false`), the same [`Http`] works on any buffer:
 //!
 //! ```
@@ -144,6 +148,8 @@ mod request;
 mod response;
 #[cfg(feature = "tokio")]
 mod serve;
+#[cfg(feature = "session")]
+pub mod session;
 mod sse;
 
 pub use config::{

@@ -982,3 +982,58 @@ async fn a_connections_send_buffer_limit_is_its_own_within_the_listeners() {
     assert_eq!(log[3], "full");
     server.stop();
 }
+
+#[tokio::test]
+async fn http_sessions_count_visits_per_browser_through_an_http_listener() {
+    use wm_http::session::{FileStore, SessionConfig, Sessions};
+    let dir = std::env::temp_dir().join(format!("wm-runtime-sessions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sessions = Sessions::new(FileStore::new(&dir).unwrap(), SessionConfig::default());
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .on_message(move |connection, message| {
+            let Message::Request(request) = message else {
+                return;
+            };
+            let mut session = sessions.start(&request).unwrap();
+            let visits = session.get::<u32>("visits").unwrap_or(0) + 1;
+            session.set("visits", visits).unwrap();
+            if request.path() == "/login" {
+                session.regenerate();
+            }
+            let response = wm_http::Response::new(200).body(format!("visit {visits}"));
+            let _ = connection.send(sessions.commit(session, response).unwrap());
+        })
+        .start()
+        .unwrap();
+    let get = |path: &str, cookie: Option<&str>| {
+        let cookie = cookie.map_or(String::new(), |c| format!("Cookie: PHPSID={c}\r\n"));
+        format!("GET {path} HTTP/1.1\r\nHost: h\r\n{cookie}Connection: close\r\n\r\n")
+    };
+    let cookie_of = |answer: &str| {
+        let start = answer.find("Set-Cookie: PHPSID=")? + "Set-Cookie: PHPSID=".len();
+        Some(answer[start..start + 40].to_owned())
+    };
+    let first = exchange(&server, get("/", None).as_bytes()).await;
+    assert!(first.ends_with("visit 1"), "{first}");
+    let id = cookie_of(&first).expect("a new session sets its cookie");
+    let second = exchange(&server, get("/", Some(&id)).as_bytes()).await;
+    assert!(
+        second.ends_with("visit 2") && cookie_of(&second).is_none(),
+        "{second}"
+    );
+    // Another browser has its own.
+    let other = exchange(&server, get("/", None).as_bytes()).await;
+    assert!(other.ends_with("visit 1"), "{other}");
+    // A login moves the session to a new id; the old one is worth nothing after it.
+    let login = exchange(&server, get("/login", Some(&id)).as_bytes()).await;
+    assert!(login.ends_with("visit 3"), "{login}");
+    let new_id = cookie_of(&login).expect("the new id is sent");
+    assert_ne!(new_id, id);
+    let stale = exchange(&server, get("/", Some(&id)).as_bytes()).await;
+    assert!(stale.ends_with("visit 1"), "{stale}");
+    let fresh = exchange(&server, get("/", Some(&new_id)).as_bytes()).await;
+    assert!(fresh.ends_with("visit 4"), "{fresh}");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
