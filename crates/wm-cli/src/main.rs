@@ -5,6 +5,7 @@
 //! * `wm echo URL...`: an echo server for any scheme(s).
 //! * `wm connect URL`: a stdin/stdout client (a telnet for `frame://`, `jsonnl://`,
 //!   `ws://` servers).
+//! * `wm serve DIR [URL]`: static files (ETag, 304, ranges, virtual hosts).
 
 use std::process::ExitCode;
 
@@ -14,12 +15,13 @@ mod connect;
 mod demo;
 mod echo;
 mod escape;
+mod serve;
 
 #[derive(Parser)]
 #[command(
     name = "wm",
     version,
-    about = "Workerman's wire protocols: demo, echo server, client"
+    about = "Workerman's wire protocols: demo, echo server, client, static files"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,6 +37,8 @@ enum Command {
     Echo(echo::Args),
     /// Send each stdin line as a message; print each message received as a line.
     Connect(connect::Args),
+    /// Serve the files of a directory over http:// (default http://127.0.0.1:8080).
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Echo(args) => echo::run(args),
         Command::Connect(args) => connect::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -911,3 +911,97 @@ async fn echo_and_connect_compress_with_deflate() {
     let (status, stderr) = wm.stop().await;
     assert!(status.success(), "wm echo: {status}; stderr:\n{stderr}");
 }
+
+/// Sends `request` to `address` and reads the whole answer (the request says
+/// `Connection: close`).
+async fn http_exchange(address: SocketAddr, request: &str) -> String {
+    let mut tcp = within("connect", TcpStream::connect(address))
+        .await
+        .unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    within("the answer", tcp.read_to_end(&mut answer))
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn wm_serve_serves_a_directory_with_304_ranges_virtual_hosts_and_no_hidden_files() {
+    let base = std::env::temp_dir().join(format!("wm-tool-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (site, docs) = (base.join("site"), base.join("docs"));
+    std::fs::create_dir_all(site.join("css")).unwrap();
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(site.join("index.html"), "<p>hi</p>").unwrap();
+    std::fs::write(site.join("css/a.css"), "body{}").unwrap();
+    std::fs::write(site.join(".env"), "SECRET=1").unwrap();
+    std::fs::write(docs.join("index.html"), "docs home").unwrap();
+    let host = format!("docs.local={}", docs.display());
+    let mut wm = Proc::spawn(&[
+        "serve",
+        site.to_str().unwrap(),
+        "http://127.0.0.1:0",
+        "--host",
+        &host,
+    ]);
+    let line = wm.read_line().await;
+    let address = inet(
+        line.rsplit_once(" on ")
+            .unwrap_or_else(|| panic!("unexpected line from wm serve: {line:?}"))
+            .1,
+    );
+    let get = |path: &str, host: &str, extra: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let home = http_exchange(address, &get("/", "x", "")).await;
+    assert!(
+        home.starts_with("HTTP/1.1 200 OK\r\n") && home.ends_with("<p>hi</p>"),
+        "{home}"
+    );
+    assert!(home.contains("Content-Type: text/html"), "{home}");
+    let css = http_exchange(address, &get("/css/a.css", "x", "")).await;
+    assert!(
+        css.contains("Content-Type: text/css") && css.ends_with("body{}"),
+        "{css}"
+    );
+    let tag_at = css.find("ETag: ").unwrap() + 6;
+    let tag = &css[tag_at..tag_at + css[tag_at..].find("\r\n").unwrap()];
+    let cached = http_exchange(
+        address,
+        &get("/css/a.css", "x", &format!("If-None-Match: {tag}\r\n")),
+    )
+    .await;
+    assert!(cached.starts_with("HTTP/1.1 304 "), "{cached}");
+    let range = http_exchange(address, &get("/css/a.css", "x", "Range: bytes=0-3\r\n")).await;
+    assert!(
+        range.starts_with("HTTP/1.1 206 ") && range.ends_with("body"),
+        "{range}"
+    );
+    let docs_home = http_exchange(address, &get("/", "DOCS.local:9", "")).await;
+    assert!(docs_home.ends_with("docs home"), "{docs_home}");
+    for refused in ["/.env", "/../site/index.html", "/missing"] {
+        let answer = http_exchange(address, &get(refused, "x", "")).await;
+        assert!(answer.starts_with("HTTP/1.1 404 "), "{refused}: {answer}");
+    }
+    let (status, stderr) = wm.stop().await;
+    assert!(status.success(), "{stderr}");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn wm_serve_refuses_a_missing_directory_and_a_bad_host_flag() {
+    let wm = env!("CARGO_BIN_EXE_wm");
+    let missing = std::process::Command::new(wm)
+        .args(["serve", "/nonexistent/wm-dir", "http://127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/wm-dir"));
+    let bad = std::process::Command::new(wm)
+        .args(["serve", ".", "http://127.0.0.1:0", "--host", "nodir"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected NAME=DIR"));
+}

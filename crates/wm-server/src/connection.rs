@@ -308,6 +308,9 @@ pub(crate) struct Shared {
     /// What the application hung on the connection, one value per type; emptied when the
     /// connection closes, after `on_close`.
     pub(crate) data: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
+    /// Woken when the send buffer drains after being full, and when the connection
+    /// closes: for a task that streams a body ([`Connection::writable`]).
+    pub(crate) drained: tokio::sync::Notify,
 }
 
 /// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
@@ -359,6 +362,7 @@ impl Connection {
             dispatching: AtomicBool::new(false),
             attention: AtomicBool::new(false),
             data: Mutex::new(Vec::new()),
+            drained: tokio::sync::Notify::new(),
         })))
     }
 
@@ -512,6 +516,27 @@ impl Connection {
     /// Whether receiving is paused.
     pub fn is_paused(&self) -> bool {
         lock(&self.0.state).paused
+    }
+
+    /// Waits until the send buffer takes messages again (it is below its high
+    /// watermark, or drained after being full); `false` once the connection is closing
+    /// or closed. For a task that streams a long body in pieces.
+    pub(crate) async fn writable(&self) -> bool {
+        loop {
+            let drained = self.0.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            {
+                let state = lock(&self.0.state);
+                if state.status != Status::Open && !state.draining {
+                    return false;
+                }
+                if !state.full {
+                    return true;
+                }
+            }
+            drained.await;
+        }
     }
 
     /// Encodes `message` into the send buffer (or, for UDP, sends the datagram).
@@ -776,7 +801,15 @@ impl Connection {
 
     /// Runs a callback; a panic in it is counted, reported and closes this connection.
     pub(crate) fn callback(&self, f: impl FnOnce(&dyn Handler, &Connection)) -> bool {
-        let handler = &*self.0.endpoint.handler;
+        self.callback_with(&*self.0.endpoint.handler, f)
+    }
+
+    /// [`callback`](Self::callback) with `handler` (one the endpoint's handler wraps).
+    pub(crate) fn callback_with(
+        &self,
+        handler: &dyn Handler,
+        f: impl FnOnce(&dyn Handler, &Connection),
+    ) -> bool {
         match catch_unwind(AssertUnwindSafe(|| f(handler, self))) {
             Ok(()) => true,
             Err(panic) => {

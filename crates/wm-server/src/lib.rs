@@ -97,6 +97,7 @@ mod stats;
 mod timer;
 mod tls;
 mod url;
+mod web;
 mod worker;
 mod worker_thread;
 
@@ -116,6 +117,7 @@ pub use run::{run_all, run_all_with, StopSignals};
 pub use stats::Stats;
 pub use timer::{Timer, TimerError};
 pub use tls::{TlsClient, TlsServer};
+pub use web::StaticRoots;
 pub use wm_websocket::deflate::DeflateConfig;
 pub use worker::{Worker, WorkerHandle};
 pub use worker_thread::WorkerThread;

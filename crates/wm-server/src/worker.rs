@@ -56,6 +56,8 @@ pub struct Worker {
     tls_required: bool,
     #[cfg(feature = "cluster")]
     cluster: Option<crate::cluster::Cluster>,
+    /// Document roots served in front of the handler (`http://` only).
+    static_roots: Option<crate::StaticRoots>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -120,6 +122,7 @@ impl Worker {
             tls_required,
             #[cfg(feature = "cluster")]
             cluster: None,
+            static_roots: None,
         };
         // An unknown scheme fails here, not when the worker starts.
         worker.factory()?;
@@ -188,6 +191,20 @@ impl Worker {
     }
 
     crate::handler::callback_setters!();
+
+    /// Serves static files from `roots` (Workerman's `WebServer::addRoot`) on an
+    /// `http://` or `https://` listener, before the handler: a GET or HEAD that a root
+    /// has a file for is answered with it (ETag, 304, ranges, `index.html`; see
+    /// [`StaticRoots`](crate::StaticRoots)), everything else goes to `on_message` (or,
+    /// without one, is a 404). The file system is read on the runtime's blocking
+    /// threads and large files are sent in 64 KiB pieces as the send buffer takes them,
+    /// so a slow disk or a large download holds up no other connection; a connection
+    /// waiting for a file reads no further request until it is answered. Another scheme
+    /// fails at [`start`](Self::start) with [`ConfigError::InvalidOption`].
+    pub fn static_files(mut self, roots: crate::StaticRoots) -> Self {
+        self.static_roots = Some(roots);
+        self
+    }
 
     /// `onWorkerStart`: runs on each of the worker's threads before it accepts (see
     /// [`Handler::on_worker_start`](crate::Handler::on_worker_start)).
@@ -266,11 +283,28 @@ impl Worker {
             });
         }
         let factory = self.factory()?;
+        let mut handler = self.handlers.clone().into_handler();
+        if let Some(roots) = &self.static_roots {
+            if self.scheme != "http" {
+                return Err(ConfigError::InvalidOption(
+                    "static files are served from http:// and https:// listeners only",
+                ));
+            }
+            let fallback = match &self.handlers {
+                Handlers::Callbacks(callbacks) => callbacks.message.is_some(),
+                Handlers::Object(_) => true,
+            };
+            handler = Arc::new(crate::web::FileServer {
+                roots: roots.clone(),
+                inner: handler,
+                fallback,
+            });
+        }
         let endpoint = Arc::new(EndpointShared {
             name: self.name.clone(),
             scheme: self.scheme.clone(),
             options: self.options,
-            handler: self.handlers.clone().into_handler(),
+            handler,
             factory,
             client: false,
             counters: Counters::default(),

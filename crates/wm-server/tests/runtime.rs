@@ -1037,3 +1037,192 @@ async fn http_sessions_count_visits_per_browser_through_an_http_listener() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A directory of files for the static-file tests, removed on drop.
+struct Site(std::path::PathBuf);
+
+impl Site {
+    fn new(name: &str, files: &[(&str, &[u8])]) -> Self {
+        let dir = std::env::temp_dir().join(format!("wm-site-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, contents) in files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        Self(dir)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn ask(server: &wm_server::WorkerHandle, request: String) -> String {
+    exchange(server, request.as_bytes()).await
+}
+
+fn get(path: &str, host: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n")
+}
+
+#[tokio::test]
+async fn static_files_by_host_with_304_and_ranges_in_front_of_the_handler() {
+    let main = Site::new(
+        "main",
+        &[("index.html", b"<h1>home</h1>"), ("a.txt", b"alpha")],
+    );
+    let docs = Site::new("docs", &[("b.txt", b"bravo")]);
+    let roots = wm_server::StaticRoots::new(&main.0)
+        .unwrap()
+        .add_root("Docs.Example", &docs.0)
+        .unwrap();
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .static_files(roots.clone())
+        .on_message(|connection, message| {
+            let Message::Request(request) = message else {
+                return;
+            };
+            let _ = connection.send(format!(
+                "handler: {} {}",
+                request.method().as_str(),
+                request.path()
+            ));
+        })
+        .start()
+        .unwrap();
+    let answer = ask(&server, get("/a.txt", "h", "")).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with("\r\n\r\nalpha"),
+        "{answer}"
+    );
+    assert!(answer.contains("Content-Type: text/plain"), "{answer}");
+    let etag_start = answer.find("ETag: ").unwrap() + 6;
+    let etag = &answer[etag_start..etag_start + answer[etag_start..].find("\r\n").unwrap()];
+    let cached = ask(
+        &server,
+        get("/a.txt", "h", &format!("If-None-Match: {etag}\r\n")),
+    )
+    .await;
+    assert!(
+        cached.starts_with("HTTP/1.1 304 Not Modified\r\n"),
+        "{cached}"
+    );
+    let part = ask(&server, get("/a.txt", "h", "Range: bytes=1-2\r\n")).await;
+    assert!(
+        part.starts_with("HTTP/1.1 206 ") && part.ends_with("\r\n\r\nlp"),
+        "{part}"
+    );
+    assert!(ask(&server, get("/", "h", ""))
+        .await
+        .ends_with("<h1>home</h1>"));
+    // Virtual hosts, by Host without its port, in any case.
+    assert!(ask(&server, get("/b.txt", "docs.example:8080", ""))
+        .await
+        .ends_with("\r\n\r\nbravo"));
+    assert!(ask(&server, get("/a.txt", "docs.example", ""))
+        .await
+        .ends_with("handler: GET /a.txt"));
+    // Not files: the handler answers.
+    assert!(ask(&server, get("/api/users", "h", ""))
+        .await
+        .ends_with("handler: GET /api/users"));
+    assert!(ask(&server, get("/../../etc/passwd", "h", ""))
+        .await
+        .ends_with("handler: GET /../../etc/passwd"));
+    let post = ask(
+        &server,
+        "POST /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+    )
+    .await;
+    assert!(post.ends_with("handler: POST /a.txt"), "{post}");
+    // Pipelined: a file, the handler, a file, answered in order.
+    let pipelined = exchange(
+        &server,
+        b"GET /a.txt HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n\
+          GET /b.txt HTTP/1.1\r\nHost: docs.example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (first, second, third) = (
+        pipelined.find("alpha").unwrap(),
+        pipelined.find("handler: GET /x").unwrap(),
+        pipelined.find("bravo").unwrap(),
+    );
+    assert!(first < second && second < third, "{pipelined}");
+    server.stop();
+
+    // Without a handler, what is not a file is a 404; another scheme refuses the roots.
+    let bare = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .static_files(roots.clone())
+        .start()
+        .unwrap();
+    let missing = exchange(&bare, get("/nope", "h", "").as_bytes()).await;
+    assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
+    bare.stop();
+    let error = Worker::new("text://127.0.0.1:0")
+        .unwrap()
+        .static_files(roots)
+        .start()
+        .unwrap_err();
+    assert!(error.to_string().contains("http://"), "{error}");
+}
+
+#[tokio::test]
+async fn a_large_file_streams_within_the_send_buffer_and_holds_up_no_one() {
+    let big: Vec<u8> = (0..16 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let site = Site::new("big", &[("big.bin", &big), ("small.txt", b"small")]);
+    let high = 256 * 1024;
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .options(wm_server::ConnectionOptions::default().send_watermarks(high, 0))
+        .static_files(wm_server::StaticRoots::new(&site.0).unwrap())
+        .start()
+        .unwrap();
+    let mut slow = TcpStream::connect(addr(&server)).await.unwrap();
+    slow.write_all(get("/big.bin", "h", "").as_bytes())
+        .await
+        .unwrap();
+    // The slow client reads a little now and then; the send buffer stays bounded.
+    let mut received = Vec::with_capacity(big.len() + 1024);
+    let mut most_buffered = 0;
+    let mut chunk = vec![0; 64 * 1024];
+    for round in 0..40 {
+        let n = within(
+            "a piece",
+            tokio::io::AsyncReadExt::read(&mut slow, &mut chunk),
+        )
+        .await
+        .unwrap();
+        received.extend_from_slice(&chunk[..n]);
+        for connection in server.endpoint().connections() {
+            most_buffered = most_buffered.max(connection.send_buffer_len());
+        }
+        if round == 10 {
+            // Meanwhile another client is answered at once.
+            let small = within(
+                "the small file",
+                exchange(&server, get("/small.txt", "h", "").as_bytes()),
+            )
+            .await;
+            assert!(small.ends_with("\r\n\r\nsmall"), "{small}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        most_buffered <= high + 64 * 1024,
+        "send buffer reached {most_buffered}"
+    );
+    received.extend_from_slice(&read_to_end(&mut slow).await);
+    let body_start = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(received[..body_start].starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert_eq!(received.len() - body_start, big.len());
+    assert!(
+        received[body_start..] == big[..],
+        "the bytes arrive whole and in order"
+    );
+    server.stop();
+}

@@ -122,6 +122,7 @@ impl<S> Drop for Driver<S> {
             // runtime going away): take it out of the lists without calling back.
             self.finished = true;
             lock(&self.conn.0.state).status = Status::Closed;
+            self.conn.0.drained.notify_waiters();
             endpoint.remove(&self.conn);
             endpoint
                 .counters
@@ -672,6 +673,7 @@ impl<S: Io> Driver<S> {
             }
         }
         if drained {
+            shared.drained.notify_waiters();
             self.conn
                 .callback(|handler, conn| handler.on_buffer_drain(conn));
         }
@@ -793,6 +795,7 @@ impl<S: Io> Driver<S> {
             state.events.take()
         };
         self.run_events(events);
+        self.conn.0.drained.notify_waiters();
         endpoint.remove(&self.conn);
         endpoint
             .counters
