@@ -226,6 +226,9 @@ pub(crate) struct State {
     pub(crate) status: Status,
     pub(crate) close: Option<CloseRequest>,
     pub(crate) paused: bool,
+    /// An answer is being made off the connection's task (a static file): the next
+    /// request waits for it, apart from the application's own pause.
+    pub(crate) answering: bool,
     /// Closing, but the protocol still takes what it owes the peer (responses to the
     /// HTTP requests in hand); it refuses the rest by itself.
     pub(crate) draining: bool,
@@ -269,11 +272,12 @@ impl Events {
 }
 
 impl State {
-    /// Whether the connection's messages wait and its socket is not read: a pause, or a
+    /// Whether the connection's messages wait and its socket is not read: a pause, a
     /// send buffer over its high watermark (a peer that sends and does not read cannot
-    /// make it grow without end, and the answers would be refused anyway).
+    /// make it grow without end, and the answers would be refused anyway), or an answer
+    /// being made off the connection's task (a static file).
     pub(crate) fn held_back(&self) -> bool {
-        self.paused || self.full
+        self.paused || self.full || self.answering
     }
 }
 
@@ -350,6 +354,7 @@ impl Connection {
                 status: Status::Open,
                 close: None,
                 paused: false,
+                answering: false,
                 draining: false,
                 full: false,
                 messages_sent: 0,
@@ -516,6 +521,20 @@ impl Connection {
     /// Whether receiving is paused.
     pub fn is_paused(&self) -> bool {
         lock(&self.0.state).paused
+    }
+
+    /// Holds the next messages back while an answer is made elsewhere (`true`), or lets
+    /// them go again (`false`); independent of [`pause_recv`](Self::pause_recv).
+    pub(crate) fn hold_for_answer(&self, hold: bool) {
+        let mut state = lock(&self.0.state);
+        state.answering = hold;
+        if hold {
+            self.0.attention.store(true, Ordering::Release);
+        }
+        drop(state);
+        if !hold {
+            self.0.waker.wake();
+        }
     }
 
     /// Waits until the send buffer takes messages again (it is below its high

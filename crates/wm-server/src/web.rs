@@ -90,10 +90,10 @@ pub(crate) struct FileServer {
 impl FileServer {
     /// Looks the file up, and sends it, off the connection's task: the file system is
     /// read on the runtime's blocking threads, and the body in pieces as the send buffer
-    /// takes them. Receiving pauses meanwhile, so that pipelined requests are answered
-    /// in order.
+    /// takes them. The connection's next request waits meanwhile (apart from the
+    /// application's own pause), so that pipelined requests are answered in order.
     fn serve(&self, connection: &Connection, request: Box<Request>, files: StaticFiles) {
-        connection.pause_recv();
+        connection.hold_for_answer(true);
         let connection = connection.clone();
         let inner = self.inner.clone();
         let fallback = self.fallback;
@@ -130,7 +130,7 @@ impl FileServer {
                     connection.close_with(crate::CloseReason::InternalError);
                 }
             }
-            connection.resume_recv();
+            connection.hold_for_answer(false);
         });
     }
 }
