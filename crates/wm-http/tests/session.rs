@@ -299,16 +299,28 @@ fn the_file_store_writes_atomically_privately_and_leaves_other_files_alone() {
         let folder = std::fs::metadata(&dir).unwrap();
         assert_eq!(folder.permissions().mode() & 0o777, 0o700);
     }
-    // A stranger's file and a corrupt one of ours: gc keeps the first, skips the second.
+    // Collection goes by the files' times (a save sets them to the expiry), and leaves
+    // a stranger's file alone: an hour on, the session and a corrupt file of ours go.
     std::fs::write(dir.join("notes.txt"), "keep").unwrap();
     std::fs::write(dir.join(format!("ses_{}", SessionId::random())), "garbage").unwrap();
-    assert_eq!(
-        store
-            .gc(SystemTime::now() + Duration::from_secs(3600))
-            .unwrap(),
-        1
-    );
+    let earlier = SystemTime::now() - Duration::from_secs(3600);
+    assert_eq!(store.gc(earlier).unwrap(), 0, "nothing expired an hour ago");
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(store.gc(later).unwrap(), 2);
     assert!(dir.join("notes.txt").exists());
+    assert_eq!(store.load(&id).unwrap(), None);
+    // A directory others can enter is refused, not used.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open_dir = temp_dir("open");
+        std::fs::create_dir_all(&open_dir).unwrap();
+        std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let error = FileStore::new(&open_dir).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(error.to_string().contains("mode 755"), "{error}");
+        let _ = std::fs::remove_dir_all(open_dir);
+    }
     // Sessions through it, across two `Sessions` (two processes sharing the directory).
     let one = Sessions::new(FileStore::new(&dir).unwrap(), SessionConfig::default());
     let two = Sessions::new(FileStore::new(&dir).unwrap(), SessionConfig::default());

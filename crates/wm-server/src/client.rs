@@ -58,10 +58,15 @@ impl ClientControl {
 
     /// Asks for a reconnect after `after`, closing `open` (gracefully) if there is one.
     pub(crate) fn reconnect(&self, after: Duration, open: Option<&Connection>) -> bool {
-        if self.done.load(Ordering::Acquire) {
-            return false;
+        {
+            // Under the queue's lock, as `next_delay` decides: a request either counts
+            // for the end being decided or fails.
+            let _pending = lock(&self.pending);
+            if self.done.load(Ordering::Acquire) {
+                return false;
+            }
+            *lock(&self.reconnect_after) = Some(after.min(crate::MAX_TIMEOUT));
         }
-        *lock(&self.reconnect_after) = Some(after.min(crate::MAX_TIMEOUT));
         if let Some(connection) = open {
             connection.close();
         }
@@ -104,6 +109,8 @@ impl ClientControl {
     /// refuses (a message its scheme cannot encode) is dropped and logged.
     fn opened(&self, connection: &Connection) {
         let mut pending = lock(&self.pending);
+        // A reconnect asked for while connecting (or waiting to) is this connection.
+        lock(&self.reconnect_after).take();
         let queued = std::mem::take(&mut pending.messages);
         pending.bytes = 0;
         pending.current = Some(connection.clone());
@@ -121,8 +128,13 @@ impl ClientControl {
     fn next_delay(&self) -> Option<Duration> {
         let mut pending = lock(&self.pending);
         let delay = lock(&self.reconnect_after).take().or(self.automatic);
-        if delay.is_some() {
-            pending.current = None;
+        match delay {
+            Some(_) => pending.current = None,
+            None => {
+                // Done: a send from now on fails rather than queue for nothing.
+                self.done.store(true, Ordering::Release);
+                *pending = Pending::default();
+            }
         }
         delay
     }

@@ -291,6 +291,9 @@ pub(crate) enum Kind {
     },
 }
 
+/// One value hung on a connection, by its type.
+pub(crate) type DataEntry = (TypeId, Arc<dyn Any + Send + Sync>);
+
 pub(crate) struct Shared {
     pub(crate) id: u64,
     pub(crate) peer: PeerAddr,
@@ -311,10 +314,16 @@ pub(crate) struct Shared {
     pub(crate) attention: AtomicBool,
     /// What the application hung on the connection, one value per type; emptied when the
     /// connection closes, after `on_close`.
-    pub(crate) data: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
-    /// Woken when the send buffer drains after being full, and when the connection
-    /// closes: for a task that streams a body ([`Connection::writable`]).
+    /// `None` once emptied: what is set afterwards (by a task or timer that kept a
+    /// handle) is dropped at once rather than kept for good.
+    pub(crate) data: Mutex<Option<Vec<DataEntry>>>,
+    /// Woken when the send buffer drains after being full, when the connection closes,
+    /// and, while [`watched`](Self::watched), after each send: for a task that streams a
+    /// body ([`Connection::writable`]) or waits for its turn to answer
+    /// ([`Connection::answer_turn`]).
     pub(crate) drained: tokio::sync::Notify,
+    /// A task waits for the answers before its own to be sent.
+    pub(crate) watched: AtomicBool,
 }
 
 /// A handle to one connection: send, close, pause; cheap to clone, `Send`, valid after
@@ -366,8 +375,9 @@ impl Connection {
             waker: AtomicWaker::new(),
             dispatching: AtomicBool::new(false),
             attention: AtomicBool::new(false),
-            data: Mutex::new(Vec::new()),
+            data: Mutex::new(Some(Vec::new())),
             drained: tokio::sync::Notify::new(),
+            watched: AtomicBool::new(false),
         })))
     }
 
@@ -422,7 +432,8 @@ impl Connection {
     /// `$connection->uid = …`); returns the value of that type it replaces. Set it in
     /// `on_connect` or `on_open`, read it with [`data`](Self::data) in `on_message` and
     /// `on_close`; it is dropped when the connection closes, after `on_close`, even
-    /// where handles to the connection are kept. For state that changes, hang a
+    /// where handles to the connection are kept (a value set after that, by a task or a
+    /// timer, is dropped at once). For state that changes, hang a
     /// `Mutex` or an atomic: the value is shared, not copied.
     ///
     /// ```
@@ -448,7 +459,13 @@ impl Connection {
     /// ```
     pub fn set_data<T: Send + Sync + 'static>(&self, value: T) -> Option<Arc<T>> {
         let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
-        let mut data = lock(&self.0.data);
+        let mut guard = lock(&self.0.data);
+        let Some(data) = guard.as_mut() else {
+            // Closed: the value goes now (outside the lock), as the others went.
+            drop(guard);
+            drop(value);
+            return None;
+        };
         let old = match data.iter_mut().find(|(id, _)| *id == TypeId::of::<T>()) {
             Some((_, slot)) => Some(std::mem::replace(slot, value)),
             None => {
@@ -456,30 +473,35 @@ impl Connection {
                 None
             }
         };
-        drop(data);
+        drop(guard);
         old.and_then(|old| old.downcast().ok())
     }
 
-    /// The value of type `T` hung on the connection with [`set_data`](Self::set_data).
+    /// The value of type `T` hung on the connection with [`set_data`](Self::set_data);
+    /// `None` once the connection closed (after `on_close`).
     pub fn data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        let data = lock(&self.0.data);
-        let (_, value) = data.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
+        let guard = lock(&self.0.data);
+        let (_, value) = guard
+            .as_ref()?
+            .iter()
+            .find(|(id, _)| *id == TypeId::of::<T>())?;
         value.clone().downcast().ok()
     }
 
     /// Takes the value of type `T` off the connection.
     pub fn remove_data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        let mut data = lock(&self.0.data);
+        let mut guard = lock(&self.0.data);
+        let data = guard.as_mut()?;
         let index = data.iter().position(|(id, _)| *id == TypeId::of::<T>())?;
         let (_, value) = data.swap_remove(index);
-        drop(data);
+        drop(guard);
         value.downcast().ok()
     }
 
     /// Drops every value hung on the connection, outside the lock (a value's `Drop` may
-    /// use the connection).
+    /// use the connection), and every value set from now on.
     pub(crate) fn clear_data(&self) {
-        let data = std::mem::take(&mut *lock(&self.0.data));
+        let data = lock(&self.0.data).take();
         drop(data);
     }
 
@@ -538,19 +560,46 @@ impl Connection {
     }
 
     /// Waits until the send buffer takes messages again (it is below its high
-    /// watermark, or drained after being full); `false` once the connection is closing
-    /// or closed. For a task that streams a long body in pieces.
+    /// watermark, or drained after being full); `false` once the connection takes no
+    /// more sends. For a task that streams a long body in pieces.
     pub(crate) async fn writable(&self) -> bool {
+        self.wait_for(|state| !state.full).await
+    }
+
+    /// Waits until the answers owed before the latest request handed out are sent, so
+    /// that an answer made off the connection's task goes out in its place (an HTTP
+    /// request's, after those pipelined before it); `false` once the connection takes no
+    /// more sends.
+    pub(crate) async fn answer_turn(&self) -> bool {
+        self.0.watched.store(true, Ordering::Relaxed);
+        let turn = self
+            .wait_for(|state| state.protocol.answer_turn() && !state.full)
+            .await;
+        self.0.watched.store(false, Ordering::Relaxed);
+        turn
+    }
+
+    /// Whether the connection takes sends: open, or closing with answers still owed.
+    pub(crate) fn takes_sends(&self) -> bool {
+        let state = lock(&self.0.state);
+        state.status == Status::Open || (state.status == Status::Closing && state.draining)
+    }
+
+    /// Waits until `ready` holds for the state, woken by [`Shared::drained`]; `false`
+    /// once the connection takes no more sends.
+    async fn wait_for(&self, ready: impl Fn(&State) -> bool) -> bool {
         loop {
             let drained = self.0.drained.notified();
             tokio::pin!(drained);
             drained.as_mut().enable();
             {
                 let state = lock(&self.0.state);
-                if state.status != Status::Open && !state.draining {
+                let open = state.status == Status::Open
+                    || (state.status == Status::Closing && state.draining);
+                if !open {
                     return false;
                 }
-                if !state.full {
+                if ready(&state) {
                     return true;
                 }
             }
@@ -634,6 +683,9 @@ impl Connection {
             self.wake_for_events();
         } else {
             self.wake();
+        }
+        if self.0.watched.load(Ordering::Relaxed) {
+            self.0.drained.notify_waiters();
         }
         Ok(SendStatus::Queued)
     }

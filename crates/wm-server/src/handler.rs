@@ -71,7 +71,9 @@ pub trait Handler: Send + Sync + 'static {
     /// A worker thread stops (Workerman's `onWorkerStop`): it has stopped accepting, and
     /// its connections are still open (a goodbye sent now is written before they
     /// close). Runs on a graceful stop, before the connections are closed; the thread's
-    /// timers end after it. Listeners only.
+    /// timers end after it. Listeners only. It must not block: the connections are
+    /// closed after the close timeout whether it returned or not, but the stop waits
+    /// for its thread, and a thread cannot be interrupted.
     fn on_worker_stop(&self, thread: &WorkerThread) {
         let _ = thread;
     }

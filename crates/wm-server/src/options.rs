@@ -31,7 +31,7 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Heartbeats (GatewayWorker's `pingInterval`, `pingNotResponseLimit`, `pingData`): every
 /// `interval` the connection sends a ping (a WebSocket ping frame, or [`data`](Self::data)
-/// as a text message on any scheme), and a peer that sent nothing since the last
+/// as a text message), and a peer that sent nothing since the last
 /// `not_responding_limit` pings is closed at the next beat
 /// ([`TimeoutKind::Heartbeat`](crate::TimeoutKind::Heartbeat)): after between `limit`
 /// and `limit + 1` intervals of silence, each ping having had a whole interval for its
@@ -57,8 +57,10 @@ pub struct Heartbeat {
     /// never closes, and only pings (Workerman's default for `pingNotResponseLimit`).
     /// Default 2.
     pub not_responding_limit: u32,
-    /// Sent as a text message each interval, on any scheme (Workerman's `pingData`).
-    /// Without it a WebSocket sends a ping frame, and other schemes send nothing.
+    /// Sent as a text message each interval (Workerman's `pingData`), on every scheme
+    /// but `http://`, where a message nobody asked for would be taken as the answer to
+    /// the next request (there only the silence is watched). Without it a WebSocket
+    /// sends a ping frame, and other schemes send nothing.
     pub data: Option<&'static str>,
 }
 

@@ -116,13 +116,17 @@ impl FileServer {
                     );
                     if not_a_file && fallback {
                         // On the same thread as the connection's task (the worker's
-                        // runtime runs one task at a time), and with receiving paused:
-                        // one callback at a time, as promised.
-                        connection.callback_with(&*inner, |handler, conn| {
-                            handler.on_message(conn, Message::Request(request));
-                        });
-                    } else {
-                        let _ = connection.send(error.response());
+                        // runtime runs one task at a time), with the next request held:
+                        // one callback at a time, as promised; and not after on_close.
+                        if connection.takes_sends() {
+                            connection.callback_with(&*inner, |handler, conn| {
+                                handler.on_message(conn, Message::Request(request));
+                            });
+                        }
+                    } else if connection.answer_turn().await
+                        && connection.send(error.response()).is_err()
+                    {
+                        connection.abort();
                     }
                 }
                 Err(_) => {
@@ -135,10 +139,17 @@ impl FileServer {
     }
 }
 
-/// Sends a file's head, then its body in pieces, each read on a blocking thread once
-/// the send buffer has room for it.
+/// Sends a file's head once the answers owed before it are out, then its body in
+/// pieces, each read on a blocking thread once the send buffer has room for it. A send
+/// refused midway (the buffer filled by the application's own sends) would leave the
+/// response short or the request unanswered, and every later answer in the wrong place:
+/// the connection is aborted instead.
 async fn send_file(connection: &Connection, head: wm_http::Response, body: Option<FileBody>) {
+    if !connection.answer_turn().await {
+        return;
+    }
     if connection.send(head).is_err() {
+        connection.abort();
         return;
     }
     let Some(mut body) = body else { return };

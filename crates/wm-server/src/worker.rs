@@ -614,7 +614,8 @@ impl WorkerHandle {
     }
 
     /// How long the threads' `on_worker_stop` may take before the connections are closed
-    /// anyway: the close timeout (a hook that blocks holds the stop up no longer).
+    /// anyway: the close timeout (the stop still joins the thread of a hook that blocks;
+    /// hooks must not block).
     fn hooks_deadline(&self) -> Instant {
         Instant::now() + self.endpoint.0.options.close_timeout
     }

@@ -121,6 +121,14 @@ async fn connection_data_is_per_connection_typed_and_dropped_after_on_close() {
     );
     eventually("ann's data dropped", || dropped.load(Ordering::SeqCst)).await;
     let ann_handle = kept.lock().unwrap()[0].clone();
+    // Set after the close (a task that kept a handle): dropped at once, never kept.
+    let late = Arc::new(AtomicBool::new(false));
+    assert!(ann_handle.set_data(Dropped(late.clone())).is_none());
+    assert!(
+        late.load(Ordering::SeqCst),
+        "a value set after the close is dropped"
+    );
+    assert!(ann_handle.data::<Dropped>().is_none());
     assert!(
         ann_handle.data::<AtomicUsize>().is_none(),
         "emptied though a handle is kept"
@@ -242,6 +250,12 @@ async fn worker_hooks_run_once_per_thread_and_stop_runs_before_connections_close
     let stopped: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
     let ticks = Arc::new(AtomicUsize::new(0));
     let (start_log, stop_log, tick_count) = (started.clone(), stopped.clone(), ticks.clone());
+    // The timers, and whether each was still active when the connection closed (after
+    // every on_worker_stop, on a runtime still running).
+    let timers: Arc<Mutex<Vec<Timer>>> = Arc::default();
+    let active_at_close: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let (kept, seen_at_close, close_log) =
+        (timers.clone(), timers.clone(), active_at_close.clone());
     let server = Worker::new("text://127.0.0.1:0")
         .unwrap()
         .name("lifecycle")
@@ -254,10 +268,11 @@ async fn worker_hooks_run_once_per_thread_and_stop_runs_before_connections_close
             let current = WorkerThread::current().expect("the hook runs on its thread");
             assert_eq!(current.id(), thread.id());
             let ticks = tick_count.clone();
-            Timer::add(Duration::from_millis(10), move || {
+            let timer = Timer::add(Duration::from_millis(10), move || {
                 ticks.fetch_add(1, Ordering::SeqCst);
             })
             .unwrap();
+            kept.lock().unwrap().push(timer);
         })
         .on_worker_stop(move |thread| {
             // The thread's timers end after the hook.
@@ -269,6 +284,13 @@ async fn worker_hooks_run_once_per_thread_and_stop_runs_before_connections_close
             thread
                 .endpoint()
                 .broadcast(format!("bye from {}", thread.id()));
+        })
+        .on_close(move |_| {
+            let timers = seen_at_close.lock().unwrap();
+            close_log
+                .lock()
+                .unwrap()
+                .extend(timers.iter().map(Timer::is_active));
         })
         .on_message(echo)
         .start()
@@ -305,13 +327,12 @@ async fn worker_hooks_run_once_per_thread_and_stop_runs_before_connections_close
     let mut stops = stopped.lock().unwrap().clone();
     stops.sort();
     assert_eq!(stops, [(0, 1), (1, 1), (2, 1)]);
-    let after_stop = ticks.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
-        ticks.load(Ordering::SeqCst),
-        after_stop,
-        "timers ended with the worker"
+        *active_at_close.lock().unwrap(),
+        [false, false, false],
+        "each thread's timer ended after its on_worker_stop, before the connections closed"
     );
+    assert!(timers.lock().unwrap().iter().all(|t| !t.is_active()));
 }
 
 #[tokio::test]
@@ -1223,6 +1244,107 @@ async fn a_large_file_streams_within_the_send_buffer_and_holds_up_no_one() {
     assert!(
         received[body_start..] == big[..],
         "the bytes arrive whole and in order"
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_file_waits_for_the_answer_owed_before_it() {
+    let site = Site::new("order", &[("a.txt", b"alpha")]);
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .static_files(wm_server::StaticRoots::new(&site.0).unwrap())
+        .on_message(|connection, message| {
+            let Message::Request(request) = message else {
+                return;
+            };
+            // Answered later, from a task: the file pipelined after it must wait.
+            let connection = connection.clone();
+            let path = request.path().to_owned();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let _ = connection.send(format!("late answer to {path}"));
+            });
+        })
+        .start()
+        .unwrap();
+    let answers = exchange(
+        &server,
+        b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n\
+          GET /a.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (slow, file) = (
+        answers
+            .find("late answer to /slow")
+            .expect("the slow answer"),
+        answers.find("alpha").expect("the file"),
+    );
+    assert!(slow < file, "answered in the order asked: {answers}");
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_heartbeat_closes_a_peer_that_stopped_reading_with_its_buffer_full() {
+    let interval = Duration::from_millis(40);
+    let options = wm_server::ConnectionOptions::default()
+        .send_watermarks(64 * 1024, 0)
+        .heartbeat(wm_server::Heartbeat::new(interval).not_responding_limit(2));
+    let (server, errors) = errors_of(
+        Worker::new("websocket://127.0.0.1:0")
+            .unwrap()
+            .options(options)
+            .on_open(|connection, _| {
+                // A stream of updates, far more than the kernel's buffers take: once
+                // they are full, the send buffer stays full.
+                let connection = connection.clone();
+                tokio::spawn(async move {
+                    let piece = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+                    while connection.status() == wm_server::Status::Open {
+                        if connection.send(piece.clone()).is_err() {
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                    }
+                });
+            }),
+    );
+    // Shakes hands, then neither reads nor writes: gone without a FIN, as it looks.
+    let _gone = ws_by_hand(addr(&server)).await;
+    eventually("the heartbeat gives up on it", || {
+        errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e == "heartbeat timeout")
+    })
+    .await;
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_heartbeat_sends_nothing_on_http_where_it_would_be_taken_for_an_answer() {
+    let options = wm_server::ConnectionOptions::default().heartbeat(
+        wm_server::Heartbeat::new(Duration::from_millis(10))
+            .not_responding_limit(0)
+            .data("ping"),
+    );
+    let server = Worker::new("http://127.0.0.1:0")
+        .unwrap()
+        .options(options)
+        .on_message(|connection, _| drop(connection.send("the answer")))
+        .start()
+        .unwrap();
+    let mut tcp = TcpStream::connect(addr(&server)).await.unwrap();
+    // Several beats pass on an idle keep-alive connection; then a request.
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\nthe answer") && !answer.contains("ping"),
+        "{answer}"
     );
     server.stop();
 }

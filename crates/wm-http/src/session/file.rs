@@ -12,10 +12,16 @@ const PREFIX: &str = "ses_";
 
 /// Sessions as files in a directory (`ses_<id>`), which survive a restart and can be
 /// shared by processes on one machine. A file holds the expiry (seconds since the epoch)
-/// on its first line and the data after it. Saves write a temporary file in the same
-/// directory and rename it over the session's, so that a reader (another process, a
-/// crash halfway) sees the old session or the new one, never a part; collection deletes
-/// the files whose expiry has passed, and stray temporary files older than a day.
+/// on its first line and the data after it, and has the expiry as its modification time
+/// too, so that collection finds expired files by their metadata, without reading them.
+/// Saves write a temporary file in the same directory and rename it over the session's,
+/// so that a reader (another process, a crash halfway) sees the old session or the new
+/// one, never a part; collection deletes the expired files, and stray temporary files
+/// older than a day.
+///
+/// The directory must be this user's alone (on Unix: owned by the user, no access for
+/// group or others), since file names are the session ids: an existing one that is not
+/// is refused rather than used.
 ///
 /// The reads and writes block the calling thread (small files; PHP's handler does the
 /// same).
@@ -26,7 +32,8 @@ pub struct FileStore {
 
 impl FileStore {
     /// Sessions in `dir`, created if it does not exist (mode 0700 on Unix: session data is
-    /// private).
+    /// private). An existing directory that others can read or write, or that another
+    /// user owns, is refused ([`io::ErrorKind::PermissionDenied`]).
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         let mut builder = fs::DirBuilder::new();
@@ -34,7 +41,45 @@ impl FileStore {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&dir)?;
-        Ok(Self { dir })
+        let store = Self { dir };
+        #[cfg(unix)]
+        store.check_private()?;
+        Ok(store)
+    }
+
+    /// The directory is ours alone: no access for group or others, and the same owner as
+    /// a file this process creates in it (no user id is needed for that).
+    #[cfg(unix)]
+    fn check_private(&self) -> io::Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let refuse = |why: String| {
+            Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("session directory {}: {why}", self.dir.display()),
+            ))
+        };
+        let metadata = fs::symlink_metadata(&self.dir)?;
+        if !metadata.is_dir() {
+            return refuse("not a directory (or a symbolic link)".into());
+        }
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return refuse(format!("mode {mode:o} lets others in; chmod 700 it"));
+        }
+        let probe = self
+            .dir
+            .join(format!(".wm-owner-{:016x}", rand::random::<u64>()));
+        let owner = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .and_then(|file| file.metadata())
+            .map(|file| file.uid());
+        let _ = fs::remove_file(&probe);
+        if owner? != metadata.uid() {
+            return refuse("owned by another user".into());
+        }
+        Ok(())
     }
 
     /// The directory.
@@ -89,6 +134,8 @@ impl SessionStore for FileStore {
             let mut file = options.open(&temporary)?;
             writeln!(file, "{}", seconds(session.expires))?;
             file.write_all(&session.data)?;
+            // The expiry, for collection to read from the metadata.
+            file.set_modified(session.expires)?;
             file.sync_data()?;
             fs::rename(&temporary, &target)
         })();
@@ -112,19 +159,13 @@ impl SessionStore for FileStore {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let path = entry.path();
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
             let expired = if name.starts_with(PREFIX) {
-                // A file that is not ours is left alone; one of ours that cannot be read
-                // (gone meanwhile) is skipped.
-                fs::read(&path)
-                    .ok()
-                    .and_then(|contents| parse(&contents))
-                    .is_some_and(|s| s.expires <= now)
+                // Its modification time is its expiry; one gone meanwhile is skipped.
+                modified.is_some_and(|expires| expires <= now)
             } else if name.starts_with(&format!(".{PREFIX}")) && name.ends_with(".tmp") {
-                // Left by a save that died halfway.
-                entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
+                // Left by a save that died halfway (its time may already be an expiry).
+                modified
                     .and_then(|at| now.duration_since(at).ok())
                     .is_some_and(|age| age > Duration::from_secs(86_400))
             } else {

@@ -23,7 +23,8 @@
 //!   lifetime has passed.
 //! * **Bounded**: a session's serialised size is limited ([`SessionConfig::max_size`],
 //!   64 KiB), the memory store's count too; expired sessions are collected every
-//!   [`SessionConfig::gc_interval`] by the commit that finds it due.
+//!   [`SessionConfig::gc_interval`], on a thread of its own started by the commit that
+//!   finds it due.
 //! * The file store does small blocking reads and writes on the calling thread, as PHP's
 //!   does; with many requests a second, use the memory store, or a store on a server.
 //!
@@ -59,6 +60,7 @@ mod file;
 mod memory;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -83,6 +85,10 @@ pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
 
 /// How often expired sessions are collected by default: every 5 minutes.
 pub const DEFAULT_GC_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The longest lifetime taken (longer ones are cut to it): a hundred years, which no
+/// clock arithmetic overflows.
+const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// Random bytes in an id: 160 bits, beyond guessing (OWASP asks for 64 bits of entropy).
 const ID_BYTES: usize = 20;
@@ -404,6 +410,8 @@ pub struct Sessions {
     config: Arc<SessionConfig>,
     /// When expired sessions were last collected.
     last_gc: Arc<Mutex<SystemTime>>,
+    /// A collection runs.
+    collecting: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Sessions {
@@ -421,6 +429,7 @@ impl Sessions {
             store: Arc::new(store),
             config: Arc::new(config),
             last_gc: Arc::new(Mutex::new(SystemTime::now())),
+            collecting: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -467,12 +476,12 @@ impl Sessions {
     /// cookie is removed. Collects expired sessions when that is due.
     pub fn commit(&self, session: Session, response: Response) -> Result<Response, SessionError> {
         let now = SystemTime::now();
-        self.collect_if_due(now)?;
+        self.collect_if_due(now);
         let config = &*self.config;
-        if let Some(old) = &session.replaced {
-            self.store.destroy(old)?;
-        }
         if session.destroyed {
+            if let Some(old) = &session.replaced {
+                self.store.destroy(old)?;
+            }
             if session.stored {
                 self.store.destroy(&session.id)?;
             }
@@ -485,11 +494,12 @@ impl Sessions {
             // Nothing to keep: no session, no cookie.
             return Ok(response);
         }
-        let expires = now + config.lifetime;
+        let lifetime = config.lifetime.min(MAX_LIFETIME);
+        let expires = now + lifetime;
         let touch_due = session
             .expires
             .and_then(|at| at.duration_since(now).ok())
-            .map_or(true, |left| left < config.lifetime * 3 / 4);
+            .map_or(true, |left| left < lifetime * 3 / 4);
         if !session.changed && !touch_due {
             return Ok(response);
         }
@@ -502,6 +512,10 @@ impl Sessions {
         }
         self.store
             .save(&session.id, &StoredSession { data, expires })?;
+        // Only once the new id holds the data: a save that failed leaves the old one.
+        if let Some(old) = &session.replaced {
+            self.store.destroy(old)?;
+        }
         let new_id = !session.stored || session.replaced.is_some();
         if new_id || config.cookie_lifetime.is_some() {
             let mut cookie = self.cookie(session.id.as_str())?;
@@ -513,26 +527,40 @@ impl Sessions {
         Ok(response)
     }
 
-    /// Deletes every expired session now; returns how many.
+    /// Deletes every expired session now, on this thread; returns how many.
     pub fn gc(&self) -> Result<usize, SessionError> {
         let now = SystemTime::now();
         *self.last_gc.lock().unwrap_or_else(|p| p.into_inner()) = now;
         self.store.gc(now)
     }
 
-    fn collect_if_due(&self, now: SystemTime) -> Result<(), SessionError> {
+    /// Starts a collection on a thread of its own when one is due, so that no request
+    /// waits for a directory scan; one at a time.
+    fn collect_if_due(&self, now: SystemTime) {
         {
             let mut last = self.last_gc.lock().unwrap_or_else(|p| p.into_inner());
             let due = now
                 .duration_since(*last)
                 .is_ok_and(|since| since >= self.config.gc_interval);
             if !due {
-                return Ok(());
+                return;
             }
-            // One commit collects; the others go on.
             *last = now;
         }
-        self.store.gc(now).map(drop)
+        if self.collecting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (store, collecting) = (self.store.clone(), self.collecting.clone());
+        let spawned = std::thread::Builder::new()
+            .name("wm-session-gc".to_owned())
+            .spawn(move || {
+                // A store that fails now is asked again at the next interval.
+                let _ = store.gc(now);
+                collecting.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.collecting.store(false, Ordering::Release);
+        }
     }
 
     /// The session cookie with `value` and the configured attributes.

@@ -23,7 +23,7 @@ mod transport;
 use crate::connection::{lock, CloseRequest, Connection, Events, Status};
 use crate::protocols::{decode_guarded, CloseReason, DecodeError, DynProtocol};
 use crate::stats::Counters;
-use crate::{ConnectionError, Message, TimeoutKind};
+use crate::{ConnectionError, TimeoutKind};
 pub(crate) use transport::Io;
 
 /// How much room a read gets at first, and at least.
@@ -39,6 +39,14 @@ const MAX_READ_SIZE: usize = 256 * 1024;
 fn later(at: Instant, timeout: Duration) -> Instant {
     at.checked_add(timeout.min(crate::MAX_TIMEOUT))
         .unwrap_or(at)
+}
+
+/// The shortest heartbeat interval the driver runs: a client's options are not checked
+/// the way a worker's are (a zero interval would beat in a loop without yielding).
+const MIN_HEARTBEAT: Duration = Duration::from_millis(1);
+
+fn heartbeat_interval(heartbeat: &crate::Heartbeat) -> Duration {
+    heartbeat.interval.max(MIN_HEARTBEAT)
 }
 
 /// The protocol's state as the driver needs it after a write.
@@ -145,7 +153,7 @@ impl<S: Io> Driver<S> {
             .endpoint
             .options
             .heartbeat
-            .map(|h| later(now, h.interval));
+            .map(|h| later(now, heartbeat_interval(&h)));
         // A factory that panics the second time leaves decoding under the lock.
         let decoder = if apart {
             conn.0.endpoint.protocol(&conn.0.peer)
@@ -332,7 +340,7 @@ impl<S: Io> Driver<S> {
                 continue;
             }
             if let Some(kind) = self.poll_open_timers(cx, &snapshot, paused) {
-                if kind != TimeoutKind::Heartbeat || self.beat(&snapshot, paused) {
+                if kind != TimeoutKind::Heartbeat || self.beat(&snapshot) {
                     self.timeout(kind);
                 }
                 continue;
@@ -738,29 +746,30 @@ impl<S: Io> Driver<S> {
     /// A heartbeat is due: `true` if the peer sent nothing since the last
     /// `not_responding_limit` beats (it is to be closed: each of those beats' pings had a
     /// whole interval for its answer), else the ping goes out and the next beat is set, as
-    /// GatewayWorker counts. A peer whose bytes wait because receiving is paused is not
-    /// blamed, and no ping goes out during an opening handshake (the handshake timeout
+    /// GatewayWorker counts. A peer whose bytes wait because the application paused
+    /// receiving (or an answer is being made) is not blamed; one whose send buffer is
+    /// full is (a peer gone without a FIN stops reading first), and gets no ping it could
+    /// not take. No ping goes out during an opening handshake (the handshake timeout
     /// watches that).
-    fn beat(&mut self, snapshot: &Snapshot, paused: bool) -> bool {
+    fn beat(&mut self, snapshot: &Snapshot) -> bool {
         let Some(heartbeat) = self.options().heartbeat else {
             return false;
         };
         let limit = heartbeat.not_responding_limit;
-        if paused {
+        let (held_by_us, full) = {
+            let state = lock(&self.conn.0.state);
+            (state.paused || state.answering, state.full)
+        };
+        if held_by_us {
             self.silent_beats = 0;
         } else if limit > 0 && self.silent_beats >= limit {
             return true;
         }
         self.silent_beats = self.silent_beats.saturating_add(1);
-        self.next_beat = Some(later(Instant::now(), heartbeat.interval));
-        if !snapshot.handshaking {
-            let ping = match heartbeat.data {
-                Some(data) => Some(Message::Text(data.to_owned())),
-                None => lock(&self.conn.0.state).protocol.heartbeat(),
-            };
+        self.next_beat = Some(later(Instant::now(), heartbeat_interval(&heartbeat)));
+        if !snapshot.handshaking && !full {
+            let ping = lock(&self.conn.0.state).protocol.heartbeat(heartbeat.data);
             if let Some(ping) = ping {
-                // A full send buffer refuses it: the peer is not reading, which the
-                // silence check above finds.
                 let _ = self.conn.send(ping);
             }
         }

@@ -119,6 +119,14 @@ impl DynProtocol for HttpServerProtocol {
         self.http.set_max_body_size(bytes);
     }
 
+    fn heartbeat(&self, _data: Option<&'static str>) -> Option<Message> {
+        None
+    }
+
+    fn answer_turn(&self) -> bool {
+        self.http.unanswered() <= 1 && !self.http.streaming()
+    }
+
     fn owes_answers(&self) -> bool {
         !self.idle()
     }

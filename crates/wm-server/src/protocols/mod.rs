@@ -159,6 +159,13 @@ pub trait DynProtocol: Send + 'static {
         None
     }
 
+    /// Whether an answer to the latest message handed out would go out in its place:
+    /// no answer owed before it (HTTP: it is the only request unanswered, and no body is
+    /// being streamed). `true` by default (a protocol without answers in order).
+    fn answer_turn(&self) -> bool {
+        true
+    }
+
     /// Changes the package size for what is decoded from now on
     /// ([`Connection::set_max_package_size`](crate::Connection::set_max_package_size));
     /// the built-in schemes apply it the way their constructor applies
@@ -168,11 +175,12 @@ pub trait DynProtocol: Send + 'static {
         let _ = bytes;
     }
 
-    /// What a heartbeat sends when it has no data of its own
-    /// ([`Heartbeat::data`](crate::Heartbeat::data)): a WebSocket ping; `None` (nothing)
-    /// by default.
-    fn heartbeat(&self) -> Option<Message> {
-        None
+    /// What a heartbeat sends, given the [`Heartbeat::data`](crate::Heartbeat::data):
+    /// the data as a text message by default (nothing without it); a WebSocket sends a
+    /// ping frame without data; HTTP sends nothing (a response nobody asked for would be
+    /// taken as the answer to the next request).
+    fn heartbeat(&self, data: Option<&'static str>) -> Option<Message> {
+        data.map(|data| Message::Text(data.to_owned()))
     }
 }
 

@@ -171,8 +171,11 @@ impl DynProtocol for WebSocketProtocol {
         self.socket.set_max_sizes(bytes, bytes);
     }
 
-    fn heartbeat(&self) -> Option<Message> {
-        Some(Message::Ping(bytes::Bytes::new()))
+    fn heartbeat(&self, data: Option<&'static str>) -> Option<Message> {
+        Some(match data {
+            Some(data) => Message::Text(data.to_owned()),
+            None => Message::Ping(bytes::Bytes::new()),
+        })
     }
 
     fn take_opening(&mut self) -> Option<Opening> {
