@@ -184,6 +184,9 @@ async fn send_file(connection: &Connection, head: wm_http::Response, body: Optio
             .send(Message::Chunk(wm_http::Chunk::new(piece)))
             .is_err()
         {
+            // Refused between `writable` and here (a send from another thread): the
+            // body would stay short.
+            connection.abort();
             return;
         }
     }
