@@ -279,6 +279,16 @@ impl State {
     pub(crate) fn held_back(&self) -> bool {
         self.paused || self.full || self.answering
     }
+
+    /// Whether sends are taken: open, or closing with answers still owed (the HTTP
+    /// requests in hand).
+    pub(crate) fn takes_sends(&self) -> bool {
+        match self.status {
+            Status::Open => true,
+            Status::Closing => self.draining,
+            Status::Closed => false,
+        }
+    }
 }
 
 pub(crate) enum Kind {
@@ -581,8 +591,7 @@ impl Connection {
 
     /// Whether the connection takes sends: open, or closing with answers still owed.
     pub(crate) fn takes_sends(&self) -> bool {
-        let state = lock(&self.0.state);
-        state.status == Status::Open || (state.status == Status::Closing && state.draining)
+        lock(&self.0.state).takes_sends()
     }
 
     /// Waits until `ready` holds for the state, woken by [`Shared::drained`]; `false`
@@ -594,9 +603,7 @@ impl Connection {
             drained.as_mut().enable();
             {
                 let state = lock(&self.0.state);
-                let open = state.status == Status::Open
-                    || (state.status == Status::Closing && state.draining);
-                if !open {
+                if !state.takes_sends() {
                     return false;
                 }
                 if ready(&state) {
@@ -640,12 +647,7 @@ impl Connection {
             let mut guard = lock(&self.0.state);
             let state = &mut *guard;
             let high = state.send_high;
-            let open = match state.status {
-                Status::Open => true,
-                Status::Closing => state.draining,
-                Status::Closed => false,
-            };
-            if !open {
+            if !state.takes_sends() {
                 return Err(SendError::Closed);
             }
             let buffered = state.out.len();

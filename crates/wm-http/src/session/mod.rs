@@ -100,13 +100,9 @@ pub struct SessionId(String);
 impl SessionId {
     /// A new random id.
     pub fn random() -> Self {
-        let bytes: [u8; ID_BYTES] = rand::random();
-        let mut id = String::with_capacity(ID_BYTES * 2);
-        for byte in bytes {
-            id.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-            id.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
-        }
-        Self(id)
+        // 128 + 32 bits, as 32 + 8 lowercase hex digits.
+        let (high, low): (u128, u32) = rand::random();
+        Self(format!("{high:032x}{low:08x}"))
     }
 
     /// `text` as an id, if it has the form of one (40 lowercase hex digits); anything

@@ -756,9 +756,15 @@ impl<S: Io> Driver<S> {
             return false;
         };
         let limit = heartbeat.not_responding_limit;
-        let (held_by_us, full) = {
+        // One look at the state: whether we hold the peer back, and the ping it can take.
+        let (held_by_us, ping) = {
             let state = lock(&self.conn.0.state);
-            (state.paused || state.answering, state.full)
+            let ping = if snapshot.handshaking || state.full {
+                None
+            } else {
+                state.protocol.heartbeat(heartbeat.data)
+            };
+            (state.paused || state.answering, ping)
         };
         if held_by_us {
             self.silent_beats = 0;
@@ -767,11 +773,8 @@ impl<S: Io> Driver<S> {
         }
         self.silent_beats = self.silent_beats.saturating_add(1);
         self.next_beat = Some(later(Instant::now(), heartbeat_interval(&heartbeat)));
-        if !snapshot.handshaking && !full {
-            let ping = lock(&self.conn.0.state).protocol.heartbeat(heartbeat.data);
-            if let Some(ping) = ping {
-                let _ = self.conn.send(ping);
-            }
+        if let Some(ping) = ping {
+            let _ = self.conn.send(ping);
         }
         false
     }
